@@ -1,0 +1,107 @@
+"""Shared fixtures: generated clips and datasets, and deterministic template-matching
+networks that drive the real tracker code (crops, scales, windows, updates) without
+trained weights."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from tracker.config import ModelConfig, BackboneConfig, HeadConfig
+from tracker.geometry import context_size
+from tracker.models.ops import xcorr
+from tracker.video.demo import generate_clip
+
+torch.set_num_threads(1)
+SHARED = Path(os.environ.get("SIAMTRACK_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
+
+
+def matching_features(x: torch.Tensor) -> torch.Tensor:
+    """Grey, high-passed, 8x8 average-pooled pixels: a fixed stride-8 'backbone'."""
+    gray = x.mean(dim=1, keepdim=True) / 255.0
+    blur = F.avg_pool2d(F.pad(gray, (4, 4, 4, 4), mode="replicate"), 9, 1)
+    return F.avg_pool2d(gray - blur, 8, 8)
+
+
+class MatchingSiamFC(nn.Module):
+    """SiamFC-shaped net whose response is normalised template matching (127 -> 15, 255 -> 31 -> 17x17)."""
+
+    is_rpn = False
+
+    def template(self, z):
+        k = matching_features(z)
+        return (k / k.flatten(1).norm(dim=1).clamp(min=1e-6)[:, None, None, None],)
+
+    def track(self, x, kernel):
+        f = matching_features(x)
+        energy = F.avg_pool2d(f**2, kernel.shape[-1], 1) * kernel.shape[-1] ** 2
+        return (xcorr(f, kernel) / energy.sqrt().clamp(min=1e-6) * 8.0,)
+
+
+class MatchingRPN(nn.Module):
+    """SiamRPN-shaped net: every anchor's foreground logit is the matching score; the box
+    regression predicts the template's known size in crop pixels (a fixed size prior)."""
+
+    is_rpn = True
+
+    def __init__(self, config: ModelConfig, init_size) -> None:
+        super().__init__()
+        self.config = config
+        p = config.siamrpn
+        w, h = init_size
+        s = p.exemplar_size / context_size((w, h), p.context)
+        self.crop_size = (w * s, h * s)
+        self.fc = MatchingSiamFC()
+
+    def template(self, z):
+        return self.fc.template(z)
+
+    def track(self, x, kernel):
+        score = self.fc.track(x, kernel)[0]  # (B, 1, S, S)
+        k = self.config.head.anchor_num
+        from tracker.trackers.anchors import anchor_shapes
+        a = self.config.anchors
+        shapes = torch.tensor(anchor_shapes(a.stride, a.ratios, a.scales), dtype=torch.float32)
+        b, _, s, _ = score.shape
+        peak = score.flatten(1).max(dim=1).values.clamp(min=1e-6)[:, None, None, None]
+        fg = (score / peak - 0.9) * 30.0  # relative to the peak: sharp, like a trained head
+        cls = torch.cat([torch.zeros(b, k, s, s), fg.expand(b, k, s, s)], dim=1)
+        loc = torch.zeros(b, 4 * k, s, s)
+        loc[:, 2 * k : 3 * k] = torch.log(self.crop_size[0] / shapes[:, 0])[None, :, None, None]
+        loc[:, 3 * k : 4 * k] = torch.log(self.crop_size[1] / shapes[:, 1])[None, :, None, None]
+        return cls, loc
+
+
+@pytest.fixture(scope="session")
+def clip():
+    return generate_clip(num_frames=120)
+
+
+def write_got10k(root: Path, sequences) -> Path:
+    """Write (name, frames, boxes) as a GOT-10k-layout dataset."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, frames, boxes in sequences:
+        folder = root / name
+        folder.mkdir()
+        for i, frame in enumerate(frames):
+            cv2.imwrite(str(folder / f"{i + 1:08d}.jpg"), frame)
+        np.savetxt(folder / "groundtruth.txt", boxes, fmt="%.2f", delimiter=",")
+        (folder / "absence.label").write_text("0\n" * len(frames))
+    (root / "list.txt").write_text("\n".join(n for n, _, _ in sequences) + "\n")
+    return root
+
+
+@pytest.fixture(scope="session")
+def got10k_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("got10k") / "train"
+    seqs = []
+    for seed in (1, 2, 3):
+        c = generate_clip(num_frames=12, width=320, height=240, seed=seed, base_size=(48, 40))
+        seqs.append((f"seq{seed}", c.frames, c.boxes))
+    return write_got10k(root, seqs)

@@ -1,0 +1,157 @@
+"""Frozen dataclass configurations: one object per model, passed in, never global.
+
+A config is plain data; ``replace`` (or :func:`with_overrides`) makes a modified copy.
+Configs load from YAML/JSON files and ``key=value`` overrides, so a released model is
+one small file, as in pysot, but with types and without a mutable global.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Mapping, Tuple, Union
+
+import yaml
+
+
+@dataclass(frozen=True)
+class BackboneConfig:
+    """Which feature extractor, and its width."""
+
+    name: str = "alexnet_siamfc"  # alexnet_siamfc | alexnet_legacy | light
+    width: float = 1.0
+
+
+@dataclass(frozen=True)
+class HeadConfig:
+    """Which Siamese head. ``kind``: ``xcorr`` (SiamFC), ``rpn_upchannel`` or ``rpn_dw``."""
+
+    kind: str = "xcorr"
+    in_channels: int = 256
+    hidden: int = 256
+    anchor_num: int = 5
+    out_scale: float = 0.001  # SiamFC response scale
+    template_crop: int = 0  # centre-crop template features to this size (0 = keep)
+
+
+@dataclass(frozen=True)
+class AnchorConfig:
+    stride: int = 8
+    ratios: Tuple[float, ...] = (0.33, 0.5, 1.0, 2.0, 3.0)
+    scales: Tuple[float, ...] = (8.0,)
+
+
+@dataclass(frozen=True)
+class SiamFCParams:
+    """Post-processing of SiamFC (Bertinetto et al. 2016; siamfc-pytorch values)."""
+
+    exemplar_size: int = 127
+    instance_size: int = 255
+    total_stride: int = 8
+    response_up: int = 16
+    scale_num: int = 3
+    scale_step: float = 1.0375
+    scale_lr: float = 0.59
+    scale_penalty: float = 0.9745
+    window_influence: float = 0.176
+    context: float = 0.5
+    min_size: float = 4.0  # never let the box collapse below this many pixels
+
+
+@dataclass(frozen=True)
+class SiamRPNParams:
+    """Post-processing of SiamRPN (Li et al. 2018; pysot ``siamrpn_alex_dwxcorr`` values)."""
+
+    exemplar_size: int = 127
+    instance_size: int = 287
+    penalty_k: float = 0.16
+    window_influence: float = 0.40
+    lr: float = 0.30
+    context: float = 0.5
+    min_size: float = 10.0
+
+
+@dataclass(frozen=True)
+class LostParams:
+    """When ``TrackResult.ok`` is False: score below ``threshold``."""
+
+    threshold: float = 0.3
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model and its tracker from a checkpoint."""
+
+    name: str = "siamfc"
+    tracker: str = "siamfc"  # siamfc | siamrpn
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    head: HeadConfig = field(default_factory=HeadConfig)
+    anchors: AnchorConfig = field(default_factory=AnchorConfig)
+    siamfc: SiamFCParams = field(default_factory=SiamFCParams)
+    siamrpn: SiamRPNParams = field(default_factory=SiamRPNParams)
+    lost: LostParams = field(default_factory=LostParams)
+    input_order: str = "bgr"  # channel order the network was trained on: bgr | rgb
+
+
+def to_dict(config: Any) -> Dict[str, Any]:
+    """Nested plain-dict form (tuples become lists), for JSON/YAML and checkpoints."""
+    return json.loads(json.dumps(dataclasses.asdict(config)))
+
+
+def _build(cls: type, data: Mapping[str, Any]) -> Any:
+    """Instantiate dataclass ``cls`` from a nested mapping, rejecting unknown keys."""
+    kwargs = {}
+    hints = typing.get_type_hints(cls)
+    for key, value in data.items():
+        if key not in hints:
+            raise ValueError(f"unknown config key {key!r} for {cls.__name__}")
+        sub = hints[key]
+        if dataclasses.is_dataclass(sub) and isinstance(value, Mapping):
+            value = _build(sub, value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    return cls(**kwargs)
+
+
+def from_dict(data: Mapping[str, Any], cls: type = ModelConfig) -> Any:
+    return _build(cls, data)
+
+
+def with_overrides(config: Any, overrides: Mapping[str, Any]) -> Any:
+    """Copy of ``config`` with dotted-key overrides, e.g. ``{"siamrpn.lr": 0.4}``."""
+    data = to_dict(config)
+    for dotted, value in overrides.items():
+        node = data
+        *parents, leaf = dotted.split(".")
+        for part in parents:
+            if part not in node or not isinstance(node[part], dict):
+                raise ValueError(f"unknown config section {part!r} in {dotted!r}")
+            node = node[part]
+        if leaf not in node:
+            raise ValueError(f"unknown config key {dotted!r}")
+        node[leaf] = value
+    return from_dict(data, type(config))
+
+
+def parse_overrides(items: Union[None, list]) -> Dict[str, Any]:
+    """``["siamrpn.lr=0.4", ...]`` -> ``{"siamrpn.lr": 0.4}`` (values parsed as YAML scalars)."""
+    result: Dict[str, Any] = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ValueError(f"override must be key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        result[key.strip()] = yaml.safe_load(raw)
+    return result
+
+
+def load_config_file(path: Union[str, Path], cls: type = ModelConfig) -> Any:
+    """Read a YAML or JSON config file into ``cls``."""
+    text = Path(path).read_text()
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, Mapping):
+        raise ValueError(f"config file {path} must hold a mapping, got {type(data).__name__}")
+    return from_dict(data, cls)
+

@@ -1,0 +1,145 @@
+"""Training pairs (template crop, search crop, target box in the search crop).
+
+Three kinds, mixed by :class:`PairConfig`:
+
+* supervised: two frames of one annotated sequence at most ``max_gap`` apart;
+* self-supervised: one frame (annotated or from an unannotated clip) and a random
+  object box, the search crop made different by strong shift/scale/aspect/blur/colour/
+  flip/grayscale augmentation - how Siamese trackers learn from unlabeled video;
+* negative (SiamRPN): template and search from different sequences.
+
+Every item is a pure function of ``(seed, epoch, index)``, so an interrupted run that
+resumes sees exactly the pairs it would have seen.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from .augment import CropAugment, augmented_crop, to_gray
+from .frames import FrameCache
+from .sequence import Sequence
+
+
+@dataclass(frozen=True)
+class PairConfig:
+    exemplar_size: int = 127
+    instance_size: int = 255
+    context: float = 0.5
+    max_gap: int = 100
+    min_box: float = 8.0  # pixels; smaller targets are not used
+    template: CropAugment = field(default_factory=lambda: CropAugment(shift=4, scale=0.05, color=1.0))
+    search: CropAugment = field(default_factory=lambda: CropAugment(shift=64, scale=0.18, blur=0.2, color=1.0))
+    self_search: CropAugment = field(default_factory=lambda: CropAugment(shift=64, scale=0.3, aspect=0.25, blur=0.3, color=1.0))
+    flip: float = 0.3
+    gray: float = 0.05
+    self_supervised: float = 0.3
+    negative: float = 0.0
+
+
+class FrameSource:
+    """A sequence plus where its frames come from (files via a cache, or decoded clip frames)."""
+
+    def __init__(self, name: str, boxes: np.ndarray, visible: np.ndarray, frames=None, paths=None, cache: Optional[FrameCache] = None) -> None:
+        self.name, self.boxes, self.visible = name, boxes, visible
+        self._frames, self._paths, self._cache = frames, paths, cache
+
+    def __len__(self) -> int:
+        return len(self.boxes)
+
+    def frame(self, index: int) -> np.ndarray:
+        if self._frames is not None:
+            return self._frames[index]
+        return self._cache.get(self._paths[index])
+
+    @classmethod
+    def from_sequence(cls, seq: Sequence, cache: FrameCache, min_box: float) -> "FrameSource":
+        ok = seq.visible & (seq.boxes[:, 2] >= min_box) & (seq.boxes[:, 3] >= min_box)
+        return cls(seq.name, seq.boxes, ok, paths=seq.frames, cache=cache)
+
+    @classmethod
+    def from_clip(cls, name: str, frames: List[np.ndarray]) -> "FrameSource":
+        n = len(frames)
+        return cls(name, np.full((n, 4), np.nan), np.zeros(n, dtype=bool), frames=frames)
+
+
+def random_object_box(shape: Tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """A plausible object box for self-supervision: 8-40% of the frame's side, any aspect."""
+    height, width = shape
+    side = np.sqrt(width * height) * rng.uniform(0.08, 0.4)
+    aspect = np.exp(rng.uniform(-0.8, 0.8))
+    w = float(np.clip(side * np.sqrt(aspect), 8, width * 0.9))
+    h = float(np.clip(side / np.sqrt(aspect), 8, height * 0.9))
+    x = rng.uniform(0, max(width - w, 1))
+    y = rng.uniform(0, max(height - h, 1))
+    return np.array([x, y, w, h])
+
+
+class PairDataset(Dataset):
+    """``len`` pairs per epoch; item ``i`` of epoch ``e`` is deterministic given the seed."""
+
+    def __init__(self, sources: List[FrameSource], config: PairConfig, length: int, seed: int = 0) -> None:
+        self.sources = sources
+        self.config = config
+        self.length = length
+        self.seed = seed
+        self.epoch = 0
+        self.annotated = [i for i, s in enumerate(sources) if s.visible.sum() >= 2]
+        if not self.annotated and config.self_supervised < 1.0:
+            raise ValueError("supervised pairs need at least one sequence with two visible targets")
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, index: int) -> Dict[str, torch.Tensor]:
+        rng = np.random.default_rng([self.seed, self.epoch, index])
+        c = self.config
+        draw = rng.random()
+        negative = False
+        if draw < c.self_supervised or not self.annotated:
+            z, x, box = self._self_pair(rng)
+        else:
+            negative = rng.random() < c.negative and len(self.annotated) > 1
+            z, x, box = self._supervised_pair(rng, negative)
+        if rng.random() < c.gray:
+            z, x = to_gray(z), to_gray(x)
+        return {
+            "z": torch.from_numpy(np.ascontiguousarray(z.transpose(2, 0, 1))),
+            "x": torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))),
+            "box": torch.from_numpy(box),
+            "negative": torch.tensor(negative),
+        }
+
+    def _supervised_pair(self, rng: np.random.Generator, negative: bool):
+        c = self.config
+        seq = self.sources[self.annotated[rng.integers(len(self.annotated))]]
+        valid = np.flatnonzero(seq.visible)
+        i = int(rng.choice(valid))
+        near = valid[np.abs(valid - i) <= c.max_gap]
+        j = int(rng.choice(near))
+        flip = rng.random() < c.flip
+        z, _ = augmented_crop(seq.frame(i), seq.boxes[i], c.exemplar_size, c.exemplar_size, c.context, c.template, rng, flip)
+        if negative:
+            others = [k for k in self.annotated if self.sources[k] is not seq]
+            other = self.sources[others[rng.integers(len(others))]]
+            j = int(rng.choice(np.flatnonzero(other.visible)))
+            x, box = augmented_crop(other.frame(j), other.boxes[j], c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
+        else:
+            x, box = augmented_crop(seq.frame(j), seq.boxes[j], c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
+        return z, x, box
+
+    def _self_pair(self, rng: np.random.Generator):
+        c = self.config
+        source = self.sources[rng.integers(len(self.sources))]
+        image = source.frame(int(rng.integers(len(source))))
+        box = random_object_box(image.shape[:2], rng)
+        z, _ = augmented_crop(image, box, c.exemplar_size, c.exemplar_size, c.context, c.template, rng)
+        x, crop_box = augmented_crop(image, box, c.instance_size, c.exemplar_size, c.context, c.self_search, rng, rng.random() < 0.5)
+        return z, x, crop_box

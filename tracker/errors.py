@@ -1,0 +1,37 @@
+"""Exceptions raised for bad input.
+
+Every error a user can cause is a ``TrackerError`` (a ``ValueError``), so one
+``except ValueError`` catches them all while the subclass names the problem.
+"""
+
+
+class TrackerError(ValueError):
+    """Base class of every input error the library raises."""
+
+
+class InvalidFrameError(TrackerError):
+    """A frame is None, empty, of the wrong dtype/shape, or changed size mid-stream."""
+
+
+class InvalidBoxError(TrackerError):
+    """A box has NaN/inf values, zero or negative size, or lies outside the frame."""
+
+
+class NotInitializedError(TrackerError):
+    """``update`` was called before ``init``."""
+
+
+class CheckpointError(TrackerError):
+    """A checkpoint is missing, truncated, corrupt, or belongs to another model."""
+
+
+class UnknownModelError(TrackerError):
+    """A model name that ``load_tracker`` does not know."""
+
+
+class SourceError(TrackerError):
+    """A video source (file, camera, URL, image folder) cannot be opened or read."""
+
+
+class DatasetError(TrackerError):
+    """A dataset on disk is missing files or has malformed annotations."""

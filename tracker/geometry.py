@@ -1,0 +1,113 @@
+"""Box and crop geometry shared by trackers, training and evaluation.
+
+Conventions (the ones of GOT-10k, OTB and pysot):
+
+* A box ``(x, y, w, h)`` is 0-based: it covers ``[x, x+w) x [y, y+h)`` in
+  continuous image coordinates.
+* A *centre* is expressed in pixel-index coordinates, where pixel ``i`` has its
+  centre at ``i``. The centre of box ``(x, y, w, h)`` is therefore
+  ``(x + (w-1)/2, y + (h-1)/2)``, exactly what siamfc-pytorch and pysot use.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence, Tuple
+
+import cv2
+import numpy as np
+
+Box = Tuple[float, float, float, float]
+
+
+def xywh_to_cxcywh(box: Sequence[float]) -> np.ndarray:
+    """``(x, y, w, h)`` -> ``(cx, cy, w, h)`` with the centre in pixel-index coordinates."""
+    x, y, w, h = (float(v) for v in box)
+    return np.array([x + (w - 1) / 2.0, y + (h - 1) / 2.0, w, h], dtype=np.float64)
+
+
+def cxcywh_to_xywh(center: Sequence[float], size: Sequence[float]) -> Box:
+    """Inverse of :func:`xywh_to_cxcywh`."""
+    cx, cy = float(center[0]), float(center[1])
+    w, h = float(size[0]), float(size[1])
+    return (cx - (w - 1) / 2.0, cy - (h - 1) / 2.0, w, h)
+
+
+def xywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
+    """Corner form ``(x1, y1, x2, y2)`` of one box or an ``(N, 4)`` array (continuous coordinates)."""
+    b = np.asarray(boxes, dtype=np.float64)
+    return np.concatenate([b[..., :2], b[..., :2] + b[..., 2:]], axis=-1)
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Element-wise IoU of ``xywh`` boxes (broadcasts; zero where the union is empty)."""
+    a, b = xywh_to_xyxy(a), xywh_to_xyxy(b)
+    lt = np.maximum(a[..., :2], b[..., :2])
+    rb = np.minimum(a[..., 2:], b[..., 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=-1)
+    area_a = np.prod(np.clip(a[..., 2:] - a[..., :2], 0, None), axis=-1)
+    area_b = np.prod(np.clip(b[..., 2:] - b[..., :2], 0, None), axis=-1)
+    union = area_a + area_b - inter
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
+
+
+def context_size(size: Sequence[float], context: float) -> float:
+    """Side of the square exemplar region: ``sqrt((w + p)(h + p))`` with ``p = context * (w + h)``."""
+    w, h = float(size[0]), float(size[1])
+    pad = context * (w + h)
+    return math.sqrt((w + pad) * (h + pad))
+
+
+def crop_matrix(center: Sequence[float], side: float, out_size: int) -> np.ndarray:
+    """Affine map from output pixels to input pixels for a square crop.
+
+    Output pixel ``i`` samples the input at ``c + (i - (out-1)/2) * side/out``, so the
+    crop of side ``side`` centred on ``c`` fills the ``out_size`` square exactly.
+    """
+    scale = float(side) / float(out_size)
+    off = (out_size - 1) / 2.0
+    return np.array(
+        [[scale, 0.0, center[0] - off * scale], [0.0, scale, center[1] - off * scale]],
+        dtype=np.float64,
+    )
+
+
+def crop_and_resize(
+    image: np.ndarray,
+    center: Sequence[float],
+    side: float,
+    out_size: int,
+    border_value: Sequence[float] = (0, 0, 0),
+    interpolation: int = cv2.INTER_LINEAR,
+) -> np.ndarray:
+    """Square crop of ``side`` pixels around ``center``, resized to ``out_size``.
+
+    One ``cv2.warpAffine`` call: no padded copy of the whole frame is ever made, and
+    pixels outside the image take ``border_value`` (the frame's mean colour in trackers).
+    """
+    if side <= 0 or not math.isfinite(side):
+        raise ValueError(f"crop side must be a positive finite number, got {side}")
+    matrix = crop_matrix(center, side, out_size)
+    border = tuple(float(v) for v in border_value)
+    return cv2.warpAffine(
+        image,
+        matrix,
+        (out_size, out_size),
+        flags=interpolation | cv2.WARP_INVERSE_MAP,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=border,
+    )
+
+
+def clip_box(box: Sequence[float], width: int, height: int) -> Box:
+    """Intersect an ``xywh`` box with the frame ``[0, width) x [0, height)``."""
+    x1, y1, x2, y2 = xywh_to_xyxy(np.asarray(box))
+    x1, x2 = np.clip([x1, x2], 0, width)
+    y1, y2 = np.clip([y1, y2], 0, height)
+    return (float(x1), float(y1), float(x2 - x1), float(y2 - y1))
+
+
+def hann_window(size: int) -> np.ndarray:
+    """2-D cosine window used to penalise large displacements."""
+    w = np.hanning(size)
+    return np.outer(w, w)

@@ -1,0 +1,121 @@
+"""Feature extractors. Module and parameter names follow the public projects so that
+their checkpoints map onto ours key for key (see :mod:`tracker.models.convert`)."""
+from __future__ import annotations
+
+from typing import List
+
+import torch
+from torch import nn
+
+
+class AlexNetSiamFC(nn.Module):
+    """AlexNet of the SiamFC paper (siamfc-pytorch ``AlexNetV1``): 96-256-384-384-256 channels,
+    BatchNorm, groups of 2, total stride 8, no padding (127 -> 6x6, 255 -> 22x22)."""
+
+    out_channels = 256
+    stride = 8
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def bn(c: int) -> nn.BatchNorm2d:
+            return nn.BatchNorm2d(c, eps=1e-6, momentum=0.05)
+
+        self.conv1 = nn.Sequential(nn.Conv2d(3, 96, 11, 2), bn(96), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2))
+        self.conv2 = nn.Sequential(nn.Conv2d(96, 256, 5, 1, groups=2), bn(256), nn.ReLU(inplace=True), nn.MaxPool2d(3, 2))
+        self.conv3 = nn.Sequential(nn.Conv2d(256, 384, 3, 1), bn(384), nn.ReLU(inplace=True))
+        self.conv4 = nn.Sequential(nn.Conv2d(384, 384, 3, 1, groups=2), bn(384), nn.ReLU(inplace=True))
+        self.conv5 = nn.Sequential(nn.Conv2d(384, 256, 3, 1, groups=2))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv5(self.conv4(self.conv3(self.conv2(self.conv1(x)))))
+
+
+class AlexNetLegacy(nn.Module):
+    """AlexNet of SiamRPN as in pysot's ``AlexNetLegacy`` (no groups, BN after every conv;
+    127 -> 6x6, 287 -> 26x26)."""
+
+    out_channels = 256
+    stride = 8
+
+    def __init__(self, width: float = 1.0) -> None:
+        super().__init__()
+        c = [3] + [int(v * width) for v in (96, 256, 384, 384, 256)]
+        self.out_channels = c[5]
+        self.features = nn.Sequential(
+            nn.Conv2d(c[0], c[1], kernel_size=11, stride=2), nn.BatchNorm2d(c[1]), nn.MaxPool2d(3, 2), nn.ReLU(inplace=True),
+            nn.Conv2d(c[1], c[2], kernel_size=5), nn.BatchNorm2d(c[2]), nn.MaxPool2d(3, 2), nn.ReLU(inplace=True),
+            nn.Conv2d(c[2], c[3], kernel_size=3), nn.BatchNorm2d(c[3]), nn.ReLU(inplace=True),
+            nn.Conv2d(c[3], c[4], kernel_size=3), nn.BatchNorm2d(c[4]), nn.ReLU(inplace=True),
+            nn.Conv2d(c[4], c[5], kernel_size=3), nn.BatchNorm2d(c[5]),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+def _conv_bn(cin: int, cout: int, k: int, stride: int = 1, groups: int = 1, act: bool = True) -> nn.Sequential:
+    layers: List[nn.Module] = [
+        nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False),
+        nn.BatchNorm2d(cout),
+    ]
+    if act:
+        layers.append(nn.ReLU6(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2 block: 1x1 expand, 3x3 depthwise, 1x1 linear projection, residual when shapes allow."""
+
+    def __init__(self, cin: int, cout: int, stride: int, expand: int) -> None:
+        super().__init__()
+        hidden = cin * expand
+        layers: List[nn.Module] = []
+        if expand != 1:
+            layers.append(_conv_bn(cin, hidden, 1))
+        layers += [_conv_bn(hidden, hidden, 3, stride, groups=hidden), _conv_bn(hidden, cout, 1, act=False)]
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.block(x)
+        return x + y if self.residual else y
+
+
+class LightBackbone(nn.Module):
+    """A MobileNetV2-style net cut at stride 8 for CPU real time (about 0.14 GMAC on a 255 crop).
+
+    Convolutions are padded, so template features are centre-cropped by the head
+    (127 -> 16x16 -> central 8x8), as SiamRPN++ does for its padded ResNet.
+    """
+
+    stride = 8
+
+    # (expansion, output channels, repeats, first stride)
+    STAGES = ((1, 16, 1, 1), (4, 24, 2, 2), (4, 32, 3, 2), (3, 64, 2, 1))
+
+    def __init__(self, width: float = 1.0, out_channels: int = 96) -> None:
+        super().__init__()
+        cin = max(8, int(16 * width))
+        layers: List[nn.Module] = [_conv_bn(3, cin, 3, 2)]
+        for expand, channels, repeats, stride in self.STAGES:
+            cout = max(8, int(channels * width))
+            for i in range(repeats):
+                layers.append(InvertedResidual(cin, cout, stride if i == 0 else 1, expand))
+                cin = cout
+        layers.append(_conv_bn(cin, out_channels, 1, act=False))
+        self.features = nn.Sequential(*layers)
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)
+
+
+def build_backbone(name: str, width: float = 1.0) -> nn.Module:
+    if name == "alexnet_siamfc":
+        return AlexNetSiamFC()
+    if name == "alexnet_legacy":
+        return AlexNetLegacy(width)
+    if name == "light":
+        return LightBackbone(width)
+    raise ValueError(f"unknown backbone {name!r} (alexnet_siamfc, alexnet_legacy, light)")

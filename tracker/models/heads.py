@@ -1,0 +1,123 @@
+"""Siamese heads, each split into a template side (run once per target) and a search
+side (run every frame on the cached template kernels)."""
+from __future__ import annotations
+
+from typing import Tuple
+
+import torch
+from torch import nn
+
+from .ops import xcorr, xcorr_depthwise
+
+Kernels = Tuple[torch.Tensor, ...]
+
+
+class XCorrHead(nn.Module):
+    """SiamFC: the response is the cross-correlation of template and search features, scaled."""
+
+    def __init__(self, out_scale: float = 0.001) -> None:
+        super().__init__()
+        self.out_scale = out_scale
+
+    def template(self, zf: torch.Tensor) -> Kernels:
+        return (zf,)
+
+    def search(self, xf: torch.Tensor, zf: torch.Tensor) -> Tuple[torch.Tensor]:
+        return (xcorr(xf, zf) * self.out_scale,)
+
+
+class UpChannelRPN(nn.Module):
+    """Original SiamRPN head (pysot ``UPChannelRPN``): the template is lifted to 2k / 4k
+    correlation kernels of the search features' depth."""
+
+    def __init__(self, anchor_num: int = 5, in_channels: int = 256) -> None:
+        super().__init__()
+        cls_out, loc_out = 2 * anchor_num, 4 * anchor_num
+        self.template_cls_conv = nn.Conv2d(in_channels, in_channels * cls_out, kernel_size=3)
+        self.template_loc_conv = nn.Conv2d(in_channels, in_channels * loc_out, kernel_size=3)
+        self.search_cls_conv = nn.Conv2d(in_channels, in_channels, kernel_size=3)
+        self.search_loc_conv = nn.Conv2d(in_channels, in_channels, kernel_size=3)
+        self.loc_adjust = nn.Conv2d(loc_out, loc_out, kernel_size=1)
+
+    def template(self, zf: torch.Tensor) -> Kernels:
+        return self.template_cls_conv(zf), self.template_loc_conv(zf)
+
+    def search(self, xf: torch.Tensor, cls_kernel: torch.Tensor, loc_kernel: torch.Tensor) -> Kernels:
+        cls = xcorr(self.search_cls_conv(xf), cls_kernel)
+        loc = self.loc_adjust(xcorr(self.search_loc_conv(xf), loc_kernel))
+        return cls, loc
+
+
+class DepthwiseXCorr(nn.Module):
+    """pysot ``DepthwiseXCorr``: adjust both sides, correlate channel-wise, then a 1x1 head."""
+
+    def __init__(self, in_channels: int, hidden: int, out_channels: int, kernel_size: int = 3) -> None:
+        super().__init__()
+        self.conv_kernel = nn.Sequential(
+            nn.Conv2d(in_channels, hidden, kernel_size, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True)
+        )
+        self.conv_search = nn.Sequential(
+            nn.Conv2d(in_channels, hidden, kernel_size, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True)
+        )
+        self.head = nn.Sequential(
+            nn.Conv2d(hidden, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True),
+            nn.Conv2d(hidden, out_channels, 1),
+        )
+
+    def search(self, xf: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        return self.head(xcorr_depthwise(self.conv_search(xf), kernel))
+
+
+class DepthwiseRPN(nn.Module):
+    """SiamRPN with depthwise correlation (pysot ``DepthwiseRPN``, ``siamrpn_alex_dwxcorr``)."""
+
+    def __init__(self, anchor_num: int = 5, in_channels: int = 256, hidden: int = 256) -> None:
+        super().__init__()
+        self.cls = DepthwiseXCorr(in_channels, hidden, 2 * anchor_num)
+        self.loc = DepthwiseXCorr(in_channels, hidden, 4 * anchor_num)
+
+    def template(self, zf: torch.Tensor) -> Kernels:
+        return self.cls.conv_kernel(zf), self.loc.conv_kernel(zf)
+
+    def search(self, xf: torch.Tensor, cls_kernel: torch.Tensor, loc_kernel: torch.Tensor) -> Kernels:
+        return self.cls.search(xf, cls_kernel), self.loc.search(xf, loc_kernel)
+
+
+def _tower(channels: int, out_channels: int) -> nn.Sequential:
+    """Depthwise-separable 3x3 block then a 1x1 predictor: cheap on a CPU."""
+    return nn.Sequential(
+        nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
+        nn.Conv2d(channels, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
+        nn.Conv2d(channels, out_channels, 1),
+    )
+
+
+class LightRPN(nn.Module):
+    """Light depthwise-correlation RPN head: one 1x1 adjust per side, one shared
+    correlation, separable cls/loc towers (a few MMAC instead of pysot's ~150)."""
+
+    def __init__(self, anchor_num: int = 5, in_channels: int = 96, hidden: int = 96) -> None:
+        super().__init__()
+        self.adjust_kernel = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden))
+        self.adjust_search = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden))
+        self.cls = _tower(hidden, 2 * anchor_num)
+        self.loc = _tower(hidden, 4 * anchor_num)
+
+    def template(self, zf: torch.Tensor) -> Kernels:
+        return (self.adjust_kernel(zf),)
+
+    def search(self, xf: torch.Tensor, kernel: torch.Tensor) -> Kernels:
+        feature = xcorr_depthwise(self.adjust_search(xf), kernel)
+        return self.cls(feature), self.loc(feature)
+
+
+def build_head(kind: str, anchor_num: int, in_channels: int, hidden: int, out_scale: float) -> nn.Module:
+    if kind == "xcorr":
+        return XCorrHead(out_scale)
+    if kind == "rpn_upchannel":
+        return UpChannelRPN(anchor_num, in_channels)
+    if kind == "rpn_dw":
+        return DepthwiseRPN(anchor_num, in_channels, hidden)
+    if kind == "rpn_light":
+        return LightRPN(anchor_num, in_channels, hidden)
+    raise ValueError(f"unknown head {kind!r} (xcorr, rpn_upchannel, rpn_dw, rpn_light)")

@@ -1,0 +1,66 @@
+"""The Siamese network: a backbone shared by a template branch and a search branch.
+
+The two branches are separate callables. ``template(z)`` runs once per target and
+returns the kernels the head needs; ``track(x, *kernels)`` runs every frame. This is
+what makes caching, batching many targets, and exporting two ONNX graphs trivial.
+``forward(z, x)`` chains both, so training uses the very same code path.
+"""
+from __future__ import annotations
+
+from typing import Tuple
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .backbones import build_backbone
+from .heads import build_head
+from .ops import center_crop
+
+
+class SiameseNet(nn.Module):
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.backbone = build_backbone(config.backbone.name, config.backbone.width)
+        head = config.head
+        in_channels = getattr(self.backbone, "out_channels", head.in_channels)
+        self.head = build_head(head.kind, head.anchor_num, in_channels, head.hidden, head.out_scale)
+
+    @property
+    def is_rpn(self) -> bool:
+        return self.config.head.kind != "xcorr"
+
+    def template(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Exemplar crops (B, 3, 127, 127) -> per-target kernels."""
+        zf = center_crop(self.backbone(z), self.config.head.template_crop)
+        return self.head.template(zf)
+
+    def track(self, x: torch.Tensor, *kernels: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        """Search crops (B*S, 3, H, W) and kernels (B, ...) -> ``(score,)`` or ``(cls, loc)``."""
+        return self.head.search(self.backbone(x), *kernels)
+
+    def forward(self, z: torch.Tensor, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        return self.track(x, *self.template(z))
+
+
+class TemplateBranch(nn.Module):
+    """``template`` as a stand-alone module (for export and tracing)."""
+
+    def __init__(self, net: SiameseNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        return self.net.template(z)
+
+
+class SearchBranch(nn.Module):
+    """``track`` as a stand-alone module (for export and tracing)."""
+
+    def __init__(self, net: SiameseNet) -> None:
+        super().__init__()
+        self.net = net
+
+    def forward(self, x: torch.Tensor, *kernels: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        return self.net.track(x, *kernels)

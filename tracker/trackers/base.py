@@ -1,0 +1,138 @@
+"""What every Siamese tracker shares: input checks, crops to tensors, template caching.
+
+Per-target state lives in a small :class:`TargetState`, separate from the tracker
+object, so a pool can batch many targets through the same network call and still
+run exactly the post-processing of the single-target tracker.
+"""
+from __future__ import annotations
+
+import abc
+import logging
+from dataclasses import dataclass, field
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+
+from ..config import ModelConfig
+from ..errors import InvalidFrameError, NotInitializedError
+from ..geometry import Box, cxcywh_to_xywh, xywh_to_cxcywh
+from ..inputs import as_bgr_frame, validate_box
+from ..models import SiameseNet
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrackResult:
+    """Outcome of one ``update``: the box ``(x, y, w, h)`` (0-based floats), a confidence
+    in ``[0, 1]``, and ``ok`` - whether the tracker believes it still has the target."""
+
+    box: Box
+    score: float
+    ok: bool
+
+
+@dataclass
+class TargetState:
+    """Mutable per-target state: position, size, padding colour and cached template kernels."""
+
+    center: np.ndarray
+    size: np.ndarray
+    avg_color: Tuple[float, float, float]
+    frame_shape: Tuple[int, int]
+    kernels: Tuple[torch.Tensor, ...] = ()
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def box(self) -> Box:
+        return cxcywh_to_xywh(self.center, self.size)
+
+
+def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
+    """``None``/``"auto"`` picks CUDA when present; an unavailable device is a clear error."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was requested but no CUDA device is available")
+    return dev
+
+
+class SiameseTracker(abc.ABC):
+    """``init(frame, box)`` once, then ``update(frame)`` every frame."""
+
+    def __init__(self, net: SiameseNet, config: ModelConfig, device: Union[str, torch.device, None] = "cpu") -> None:
+        self.config = config
+        self.device = resolve_device(device)
+        self.net = net.to(self.device).eval()
+        self._state: Optional[TargetState] = None
+
+    # -- public API -------------------------------------------------------
+    @property
+    def initialized(self) -> bool:
+        return self._state is not None
+
+    @property
+    def state(self) -> TargetState:
+        if self._state is None:
+            raise NotInitializedError("update() called before init(frame, box)")
+        return self._state
+
+    def init(self, frame: Any, box: Sequence[float]) -> None:
+        """Start tracking the object inside ``box`` (x, y, w, h) of ``frame``."""
+        self._state = self.new_target(frame, box)
+
+    def update(self, frame: Any) -> TrackResult:
+        """Locate the target in the next frame."""
+        state = self.state
+        image = self.check_frame(frame, state)
+        crops = self.search_crops(image, state)
+        with torch.inference_mode():
+            outputs = self.net.track(self.to_tensor(crops), *state.kernels)
+        return self.locate(state, [o.float().cpu().numpy() for o in outputs])
+
+    # -- steps shared with the batched pool ---------------------------------
+    def new_target(self, frame: Any, box: Sequence[float]) -> TargetState:
+        image = as_bgr_frame(frame)
+        x, y, w, h = validate_box(box, image.shape)
+        cxcywh = xywh_to_cxcywh((x, y, w, h))
+        avg = cv2.mean(image)[:3]
+        state = TargetState(
+            center=cxcywh[:2].copy(), size=cxcywh[2:].copy(), avg_color=tuple(avg), frame_shape=image.shape[:2]
+        )
+        exemplar = self.exemplar_crop(image, state)
+        with torch.inference_mode():
+            state.kernels = tuple(self.net.template(self.to_tensor([exemplar])))
+        return state
+
+    @staticmethod
+    def check_frame(frame: Any, state: TargetState) -> np.ndarray:
+        image = as_bgr_frame(frame)
+        if image.shape[:2] != state.frame_shape:
+            raise InvalidFrameError(
+                f"frame size changed mid-stream from {state.frame_shape[1]}x{state.frame_shape[0]} to "
+                f"{image.shape[1]}x{image.shape[0]}; call init() again for a new stream"
+            )
+        return image
+
+    def to_tensor(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
+        """uint8 HxWx3 BGR crops -> float (N, 3, H, W) in the network's channel order."""
+        batch = np.stack(crops)
+        if self.config.input_order == "rgb":
+            batch = batch[..., ::-1]
+        tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
+        return tensor.permute(0, 3, 1, 2).float()
+
+    @abc.abstractmethod
+    def exemplar_crop(self, image: np.ndarray, state: TargetState) -> np.ndarray:
+        """The template crop around the initial box."""
+
+    @abc.abstractmethod
+    def search_crops(self, image: np.ndarray, state: TargetState) -> List[np.ndarray]:
+        """The search crop(s) around the last position (one per scale)."""
+
+    @abc.abstractmethod
+    def locate(self, state: TargetState, outputs: List[np.ndarray]) -> TrackResult:
+        """Turn this target's network outputs into a new state and a result."""

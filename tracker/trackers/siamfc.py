@@ -1,0 +1,76 @@
+"""SiamFC post-processing (Bertinetto et al., ECCVW 2016), as in siamfc-pytorch:
+a scale pyramid of search crops, an upsampled response, a cosine window and a
+damped scale update."""
+from __future__ import annotations
+
+from typing import List
+
+import cv2
+import numpy as np
+
+from ..geometry import context_size, crop_and_resize, hann_window
+from .base import SiameseTracker, TargetState, TrackResult
+
+
+def _sigmoid(x: float) -> float:
+    return float(1.0 / (1.0 + np.exp(-x)))
+
+
+class SiamFCTracker(SiameseTracker):
+    def new_target(self, frame, box) -> TargetState:
+        p = self.config.siamfc
+        state = super().new_target(frame, box)
+        z_sz = context_size(state.size, p.context)
+        state.extra["z_sz"] = z_sz
+        state.extra["x_sz"] = z_sz * p.instance_size / p.exemplar_size
+        return state
+
+    def exemplar_crop(self, image: np.ndarray, state: TargetState) -> np.ndarray:
+        p = self.config.siamfc
+        return crop_and_resize(image, state.center, context_size(state.size, p.context), p.exemplar_size, state.avg_color)
+
+    @property
+    def scale_factors(self) -> np.ndarray:
+        p = self.config.siamfc
+        half = p.scale_num // 2
+        return p.scale_step ** np.linspace(-half, half, p.scale_num)
+
+    def search_crops(self, image: np.ndarray, state: TargetState) -> List[np.ndarray]:
+        p = self.config.siamfc
+        x_sz = state.extra["x_sz"]
+        return [crop_and_resize(image, state.center, x_sz * f, p.instance_size, state.avg_color) for f in self.scale_factors]
+
+    def _window(self, size: int) -> np.ndarray:
+        window = getattr(self, "_window_cache", None)
+        if window is None or window.shape[0] != size:
+            window = hann_window(size)
+            window /= window.sum()
+            self._window_cache = window
+        return window
+
+    def locate(self, state: TargetState, outputs: List[np.ndarray]) -> TrackResult:
+        p = self.config.siamfc
+        raw = outputs[0][:, 0]  # (S, r, r)
+        up = raw.shape[-1] * p.response_up
+        responses = np.stack([cv2.resize(r, (up, up), interpolation=cv2.INTER_CUBIC) for r in raw])
+        half = p.scale_num // 2
+        responses[:half] *= p.scale_penalty
+        responses[half + 1 :] *= p.scale_penalty
+        scale_id = int(np.argmax(responses.reshape(p.scale_num, -1).max(axis=1)))
+
+        response = responses[scale_id] - responses[scale_id].min()
+        response /= response.sum() + 1e-16
+        response = (1 - p.window_influence) * response + p.window_influence * self._window(up)
+        peak = np.array(np.unravel_index(response.argmax(), response.shape), dtype=np.float64)
+
+        # displacement: response grid -> search crop -> image (rows are y, columns x)
+        disp = (peak - (up - 1) / 2.0) * p.total_stride / p.response_up
+        disp *= state.extra["x_sz"] * self.scale_factors[scale_id] / p.instance_size
+        state.center = state.center + disp[::-1]
+
+        scale = (1 - p.scale_lr) + p.scale_lr * self.scale_factors[scale_id]
+        state.size = np.maximum(state.size * scale, p.min_size)
+        state.extra["z_sz"] *= scale
+        state.extra["x_sz"] *= scale
+        score = _sigmoid(float(raw[scale_id].max()))
+        return TrackResult(box=state.box, score=score, ok=score >= self.config.lost.threshold)

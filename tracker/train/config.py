@@ -1,0 +1,51 @@
+"""Training configuration: frozen dataclasses read from one YAML file per run."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Tuple
+
+from ..data.pairs import PairConfig
+
+
+def _shared(path: str) -> str:
+    return os.path.join(os.environ.get("SIAMTRACK_SHARED", "../shared"), path)
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    train_roots: Tuple[str, ...] = field(default_factory=lambda: (_shared("data/sot/train"),))
+    clip_dirs: Tuple[str, ...] = field(default_factory=lambda: (_shared("data/videos"),))
+    clip_max_frames: int = 120
+    val_root: str = field(default_factory=lambda: _shared("data/sot/val"))
+    val_sequences: int = 8  # evenly spread over the val list; 0 disables validation
+    val_frames: int = 100
+    preload: bool = True
+
+
+@dataclass(frozen=True)
+class OptimConfig:
+    epochs: int = 20
+    pairs_per_epoch: int = 20000
+    batch_size: int = 32
+    lr: float = 0.01
+    end_lr: float = 0.0005
+    warmup_epochs: float = 1.0
+    warmup_lr: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 1e-4
+    grad_clip: float = 10.0
+    cls_weight: float = 1.0
+    loc_weight: float = 1.2
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    model: str = "light"  # an architecture of the zoo (tracker/configs/<model>.yaml)
+    pairs: PairConfig = field(default_factory=PairConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    seed: int = 0
+    workers: int = 0
+    amp: bool = True  # mixed precision on CUDA (ignored on the CPU)
+    checkpoint_every: int = 100  # iterations between mid-epoch resume points

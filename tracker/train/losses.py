@@ -1,0 +1,37 @@
+"""Losses: SiamFC's balanced logistic loss and SiamRPN's classification + regression."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def balanced_logistic_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy where positives and negatives each weigh half (siamfc-pytorch)."""
+    pos = labels == 1
+    neg = labels == 0
+    weights = torch.zeros_like(labels)
+    n_pos, n_neg = pos.sum().clamp(min=1), neg.sum().clamp(min=1)
+    weights[pos] = 0.5 / n_pos
+    weights[neg] = 0.5 / n_neg
+    return F.binary_cross_entropy_with_logits(logits, labels, weights, reduction="sum")
+
+
+def rpn_cls_loss(cls: torch.Tensor, labels: torch.Tensor, anchor_num: int) -> torch.Tensor:
+    """(B, 2k, H, W) logits vs (B, A) labels: mean NLL over positives and negatives, averaged."""
+    b = cls.shape[0]
+    logits = cls.reshape(b, 2, anchor_num, -1).reshape(b, 2, -1)
+    logp = F.log_softmax(logits.float(), dim=1)  # (B, 2, A)
+    losses = []
+    for value in (1, 0):
+        mask = labels == value
+        if mask.any():
+            losses.append(-logp[:, value][mask].mean())
+    return sum(losses) / max(len(losses), 1) if losses else cls.sum() * 0
+
+
+def rpn_loc_loss(loc: torch.Tensor, deltas: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+    """Smooth-L1 on positive anchors, each sample's positives weighing 1 in total (pysot)."""
+    b = loc.shape[0]
+    pred = loc.reshape(b, 4, -1).float()
+    diff = F.smooth_l1_loss(pred, deltas, reduction="none", beta=1.0 / 9.0).sum(dim=1)
+    return (diff * weights).sum() / b

@@ -1,0 +1,259 @@
+"""The training loop: CPU or CUDA, mixed precision on CUDA, DistributedDataParallel under
+``torchrun``, warm-up + decay, resumable to the iteration, JSON-lines log, val AUC.
+
+Resume is exact: pairs are a pure function of ``(seed, epoch, index)``, and the model,
+optimiser and random-generator states are saved together every ``checkpoint_every``
+iterations and at each epoch's end.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, Subset
+
+from ..config import ModelConfig, from_dict, to_dict
+from ..data.frames import FrameCache, read_clip
+from ..data.pairs import FrameSource, PairDataset
+from ..data.readers import read_dataset, video_files
+from ..eval.metrics import score_sequence
+from ..eval.runner import run_sequence
+from ..models import SiameseNet
+from ..models.checkpoint import atomic_torch_save, read_torch_file, save_checkpoint
+from ..trackers import build_tracker
+from ..zoo import model_config
+from .config import TrainConfig
+from .losses import balanced_logistic_loss, rpn_cls_loss, rpn_loc_loss
+from .schedule import learning_rate
+from .targets import AnchorTargets, siamfc_labels
+
+log = logging.getLogger(__name__)
+STATE_FILE = "state.pt"
+
+
+def build_sources(cfg: TrainConfig, cache: FrameCache) -> List[FrameSource]:
+    """Annotated sequences of every training root, then the unannotated clips."""
+    sources: List[FrameSource] = []
+    for root in cfg.data.train_roots:
+        for seq in read_dataset(root):
+            sources.append(FrameSource.from_sequence(seq, cache, cfg.pairs.min_box))
+    if cfg.data.preload:
+        cache.preload([s for s in read_all(cfg)])
+    for folder in cfg.data.clip_dirs:
+        if not os.path.isdir(folder):
+            log.warning("clip folder %s not found; skipping", folder)
+            continue
+        for path in video_files(folder):
+            sources.append(FrameSource.from_clip(Path(path).stem, read_clip(path, cfg.data.clip_max_frames)))
+    return sources
+
+
+def read_all(cfg: TrainConfig):
+    for root in cfg.data.train_roots:
+        yield from read_dataset(root)
+
+
+class Trainer:
+    def __init__(self, cfg: TrainConfig, out_dir: str, device: Optional[str] = None, sources: Optional[List[FrameSource]] = None, model: Optional[ModelConfig] = None) -> None:
+        self.cfg = cfg
+        self.out = Path(out_dir)
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if self.world > 1 and not dist.is_initialized():
+            backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
+            dist.init_process_group(backend)
+        if device is None:
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        if device == "cuda" and self.world > 1:
+            local = int(os.environ.get("LOCAL_RANK", "0"))
+            torch.cuda.set_device(local)
+            device = f"cuda:{local}"
+        self.device = torch.device(device)
+        torch.manual_seed(cfg.seed)
+        self.model_config = model or model_config(cfg.model)
+        self.net = SiameseNet(self.model_config).to(self.device, memory_format=torch.channels_last)
+        self.model = DistributedDataParallel(self.net) if self.world > 1 else self.net
+        self.optimizer = torch.optim.SGD(self.net.parameters(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
+        self.generator = torch.Generator(device=self.device)
+        self.generator.manual_seed(cfg.seed * 1000 + self.rank)
+        self.sources = sources if sources is not None else build_sources(cfg, FrameCache())
+        pairs = cfg.pairs
+        if self.net.is_rpn:
+            pairs = replace(pairs, instance_size=self.model_config.siamrpn.instance_size)
+        else:
+            pairs = replace(pairs, instance_size=self.model_config.siamfc.instance_size, negative=0.0)
+        self.dataset = PairDataset(self.sources, pairs, cfg.optim.pairs_per_epoch, cfg.seed)
+        self.score_size = self._score_size(pairs)
+        self.anchor_targets = AnchorTargets(self.model_config.anchors, self.score_size, pairs.instance_size) if self.net.is_rpn else None
+        self.epoch, self.iteration, self.best_auc, self.history = 0, 0, -1.0, []
+        self.out.mkdir(parents=True, exist_ok=True)
+
+    # -- setup helpers ------------------------------------------------------
+    def _score_size(self, pairs) -> int:
+        with torch.no_grad():
+            was_training = self.net.training
+            self.net.eval()
+            z = torch.zeros(1, 3, pairs.exemplar_size, pairs.exemplar_size, device=self.device)
+            x = torch.zeros(1, 3, pairs.instance_size, pairs.instance_size, device=self.device)
+            size = self.net(z, x)[0].shape[-1]
+            self.net.train(was_training)
+        return int(size)
+
+    @property
+    def iterations_per_epoch(self) -> int:
+        per_rank = len(range(self.rank, self.cfg.optim.pairs_per_epoch, self.world))
+        return per_rank // self.cfg.optim.batch_size
+
+    # -- checkpoints ----------------------------------------------------------
+    def state(self) -> Dict:
+        return {
+            "net": self.net.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "iteration": self.iteration,
+            "generator": self.generator.get_state(),
+            "best_auc": self.best_auc,
+            "history": json.dumps(self.history),
+            "train_config": json.dumps(to_dict(self.cfg)),
+            "model_config": to_dict(self.model_config),
+        }
+
+    def save_state(self) -> None:
+        if self.rank == 0:
+            atomic_torch_save(self.state(), self.out / STATE_FILE)
+
+    def resume(self) -> bool:
+        """Continue from ``state.pt`` if there is one; returns whether it did."""
+        path = self.out / STATE_FILE
+        if not path.is_file():
+            return False
+        state = read_torch_file(path)
+        if from_dict(state["model_config"]) != self.model_config:
+            raise ValueError(f"{path} was written for another model configuration")
+        self.net.load_state_dict(state["net"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.iteration = int(state["epoch"]), int(state["iteration"])
+        self.generator.set_state(state["generator"])
+        self.best_auc = float(state["best_auc"])
+        self.history = json.loads(state["history"])
+        log.info("resumed from %s at epoch %d iteration %d", path, self.epoch, self.iteration)
+        return True
+
+    # -- training -------------------------------------------------------------
+    def loss(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        z = batch["z"].to(self.device, non_blocking=True).float().contiguous(memory_format=torch.channels_last)
+        x = batch["x"].to(self.device, non_blocking=True).float().contiguous(memory_format=torch.channels_last)
+        boxes = batch["box"].to(self.device).float()
+        negative = batch["negative"].to(self.device)
+        use_amp = self.cfg.amp and self.device.type == "cuda"
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
+            outputs = self.model(z, x)
+        if not self.net.is_rpn:
+            labels = siamfc_labels(boxes, negative, outputs[0].shape[-1], self.model_config.siamfc.total_stride, x.shape[-1])
+            total = balanced_logistic_loss(outputs[0].float(), labels)
+            return {"loss": total, "cls": total}
+        labels, deltas, weights = self.anchor_targets(boxes, negative, self.generator)
+        cls = rpn_cls_loss(outputs[0], labels, self.model_config.head.anchor_num)
+        loc = rpn_loc_loss(outputs[1], deltas, weights)
+        total = self.cfg.optim.cls_weight * cls + self.cfg.optim.loc_weight * loc
+        return {"loss": total, "cls": cls, "loc": loc}
+
+    def _loader(self) -> DataLoader:
+        indices = list(range(self.rank, self.cfg.optim.pairs_per_epoch, self.world))
+        indices = indices[: self.iterations_per_epoch * self.cfg.optim.batch_size]
+        indices = indices[self.iteration * self.cfg.optim.batch_size :]
+        self.dataset.set_epoch(self.epoch)
+        return DataLoader(
+            Subset(self.dataset, indices), batch_size=self.cfg.optim.batch_size, shuffle=False,
+            num_workers=self.cfg.workers, pin_memory=self.device.type == "cuda", drop_last=True,
+        )
+
+    def fit(self, max_iterations: Optional[int] = None) -> List[Dict]:
+        """Train to ``optim.epochs`` (or stop after ``max_iterations`` steps, state saved)."""
+        from tqdm import tqdm
+
+        steps = 0
+        log_path = self.out / "log.jsonl"
+        per_epoch = self.iterations_per_epoch
+        if per_epoch == 0:
+            raise ValueError("pairs_per_epoch is smaller than one batch per rank")
+        while self.epoch < self.cfg.optim.epochs:
+            self.net.train()
+            bar = tqdm(total=per_epoch, initial=self.iteration, desc=f"epoch {self.epoch + 1}/{self.cfg.optim.epochs}", disable=self.rank != 0, leave=False)
+            tic = time.perf_counter()
+            for batch in self._loader():
+                lr = learning_rate(self.cfg.optim, self.epoch + self.iteration / per_epoch)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = lr
+                losses = self.loss(batch)
+                self.optimizer.zero_grad(set_to_none=True)
+                losses["loss"].backward()
+                torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.optim.grad_clip)
+                self.optimizer.step()
+                self.iteration += 1
+                steps += 1
+                elapsed = time.perf_counter() - tic
+                tic = time.perf_counter()
+                record = {"epoch": self.epoch, "iteration": self.iteration, "lr": lr, "pairs_per_s": self.cfg.optim.batch_size * self.world / max(elapsed, 1e-9)}
+                record.update({k: float(v.detach()) for k, v in losses.items()})
+                if self.rank == 0:
+                    with open(log_path, "a") as fh:
+                        fh.write(json.dumps(record) + "\n")
+                    bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{lr:.4f}")
+                    bar.update(1)
+                if self.iteration % self.cfg.checkpoint_every == 0 and self.iteration < per_epoch:
+                    self.save_state()
+                if max_iterations is not None and steps >= max_iterations:
+                    bar.close()
+                    if self.iteration >= per_epoch:
+                        self._end_epoch()
+                    else:
+                        self.save_state()
+                    return self.history
+            bar.close()
+            self._end_epoch()
+        return self.history
+
+    def _end_epoch(self) -> None:
+        self.epoch += 1
+        self.iteration = 0
+        result = {"epoch": self.epoch}
+        if self.rank == 0:
+            if self.cfg.data.val_sequences > 0 and os.path.isdir(self.cfg.data.val_root):
+                result.update(self.validate())
+            self.history.append(result)
+            meta = {"epoch": self.epoch, "val": result, "train_config": to_dict(self.cfg)}
+            save_checkpoint(self.out / "model_last.pt", self.net, meta)
+            if result.get("val_auc", -1) > self.best_auc:
+                self.best_auc = result["val_auc"]
+                save_checkpoint(self.out / "model_best.pt", self.net, meta)
+            with open(self.out / "log.jsonl", "a") as fh:
+                fh.write(json.dumps({"event": "epoch_end", **result}) + "\n")
+            log.info("epoch %d: %s", self.epoch, result)
+        self.save_state()
+        if self.world > 1:
+            dist.barrier()
+
+    def validate(self) -> Dict[str, float]:
+        """Mean OTB success AUC on a fixed spread of ``val`` sequences."""
+        sequences = read_dataset(self.cfg.data.val_root)
+        n = min(self.cfg.data.val_sequences, len(sequences))
+        picks = [sequences[i] for i in np.linspace(0, len(sequences) - 1, n).round().astype(int)]
+        net = copy.deepcopy(self.net).eval()
+        tracker = build_tracker(net, self.model_config, self.device)
+        aucs = []
+        for seq in picks:
+            run = run_sequence(tracker, seq, max_frames=self.cfg.data.val_frames)
+            m = len(run.boxes)
+            aucs.append(score_sequence(run.boxes, seq.boxes[:m], seq.absent[:m]).auc)
+        return {"val_auc": float(np.nanmean(aucs)), "val_sequences": [s.name for s in picks]}

@@ -1,0 +1,109 @@
+"""The model zoo: named architectures (one YAML config each) and the weights we ship.
+
+Shipped weights live in ``weights/`` at the repository root (or the folder named by
+``$SIAMTRACK_WEIGHTS``), listed in ``weights/manifest.json`` with their sha256.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Union
+
+import torch
+
+from .config import ModelConfig, load_config_file
+from .errors import CheckpointError, UnknownModelError
+from .models.checkpoint import Checkpoint, load_checkpoint, sha256_of
+from .trackers import SiameseTracker, build_tracker
+
+log = logging.getLogger(__name__)
+CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+
+
+def architectures() -> List[str]:
+    """Every model name with a config, shipped weights or not."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+
+
+def model_config(name: str) -> ModelConfig:
+    path = CONFIG_DIR / f"{name}.yaml"
+    if not path.is_file():
+        raise UnknownModelError(f"unknown model {name!r}; known: {', '.join(architectures())}")
+    return load_config_file(path)
+
+
+def weights_dir() -> Path:
+    env = os.environ.get("SIAMTRACK_WEIGHTS")
+    if env:
+        return Path(env)
+    return Path(__file__).resolve().parent.parent / "weights"
+
+
+def manifest() -> Dict[str, Any]:
+    path = weights_dir() / "manifest.json"
+    if not path.is_file():
+        return {"models": {}}
+    return json.loads(path.read_text())
+
+
+def list_models() -> List[str]:
+    """Names of the shipped models (``load_tracker`` accepts them without ``weights=``)."""
+    models = manifest().get("models", {})
+    return sorted(name for name, entry in models.items() if (weights_dir() / entry["file"]).is_file())
+
+
+def shipped_weights(name: str, verify: bool = False) -> Path:
+    entry = manifest().get("models", {}).get(name)
+    if entry is None:
+        if name not in architectures():
+            raise UnknownModelError(f"unknown model {name!r}; shipped: {', '.join(list_models()) or 'none'}")
+        raise CheckpointError(
+            f"no shipped weights for {name!r} yet (shipped: {', '.join(list_models()) or 'none'}); "
+            "pass weights=PATH, e.g. a checkpoint from `siamtrack train`"
+        )
+    path = weights_dir() / entry["file"]
+    if not path.is_file():
+        raise CheckpointError(f"shipped weights for {name!r} are missing: {path}")
+    if verify and sha256_of(path) != entry["sha256"]:
+        raise CheckpointError(f"shipped weights {path} do not match the sha256 in the manifest")
+    return path
+
+
+def load_model(name: Optional[str] = None, weights: Union[str, Path, None] = None) -> Checkpoint:
+    """Resolve ``name``/``weights`` to a checkpoint (weights win; their config is authoritative)."""
+    if weights is None:
+        if name is None:
+            raise ValueError("give a model name or weights=PATH")
+        ckpt = load_checkpoint(shipped_weights(name))
+    else:
+        ckpt = load_checkpoint(weights)
+        if name is not None and name in architectures():
+            expected = model_config(name)
+            if (ckpt.config.backbone, ckpt.config.head.kind) != (expected.backbone, expected.head.kind):
+                raise CheckpointError(
+                    f"{weights} holds a {ckpt.config.name!r} model ({ckpt.config.backbone.name}/"
+                    f"{ckpt.config.head.kind}), not {name!r}"
+                )
+    return ckpt
+
+
+def load_tracker(
+    name: Optional[str] = "light",
+    weights: Union[str, Path, None] = None,
+    device: Union[str, torch.device, None] = "cpu",
+    config: Optional[ModelConfig] = None,
+) -> SiameseTracker:
+    """A ready tracker: ``load_tracker("siamfc")``, ``load_tracker(weights="run/best.pt")``.
+
+    ``config`` replaces the checkpoint's tracking hyper-parameters (it must describe the
+    same network).
+    """
+    ckpt = load_model(name, weights)
+    if config is not None:
+        if (config.backbone, config.head) != (ckpt.config.backbone, ckpt.config.head):
+            raise CheckpointError("config describes a different network than the checkpoint")
+        ckpt.config = config
+    net = ckpt.build()
+    return build_tracker(net, ckpt.config, device)
