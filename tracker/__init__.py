@@ -9,6 +9,7 @@ import logging
 
 from .errors import (
     CheckpointError,
+    ConfigError,
     DatasetError,
     InvalidBoxError,
     InvalidFrameError,
@@ -34,6 +35,7 @@ __all__ = [
     "InvalidBoxError",
     "NotInitializedError",
     "CheckpointError",
+    "ConfigError",
     "UnknownModelError",
     "SourceError",
     "DatasetError",

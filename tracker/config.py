@@ -15,6 +15,8 @@ from typing import Any, Dict, Mapping, Tuple, Union
 
 import yaml
 
+from .errors import ConfigError
+
 
 @dataclass(frozen=True)
 class BackboneConfig:
@@ -106,7 +108,7 @@ def _build(cls: type, data: Mapping[str, Any]) -> Any:
     hints = typing.get_type_hints(cls)
     for key, value in data.items():
         if key not in hints:
-            raise ValueError(f"unknown config key {key!r} for {cls.__name__}")
+            raise ConfigError(f"unknown config key {key!r} for {cls.__name__}")
         sub = hints[key]
         if dataclasses.is_dataclass(sub) and isinstance(value, Mapping):
             value = _build(sub, value)
@@ -128,10 +130,10 @@ def with_overrides(config: Any, overrides: Mapping[str, Any]) -> Any:
         *parents, leaf = dotted.split(".")
         for part in parents:
             if part not in node or not isinstance(node[part], dict):
-                raise ValueError(f"unknown config section {part!r} in {dotted!r}")
+                raise ConfigError(f"unknown config section {part!r} in {dotted!r}")
             node = node[part]
         if leaf not in node:
-            raise ValueError(f"unknown config key {dotted!r}")
+            raise ConfigError(f"unknown config key {dotted!r}")
         node[leaf] = value
     return from_dict(data, type(config))
 
@@ -141,10 +143,30 @@ def parse_overrides(items: Union[None, list]) -> Dict[str, Any]:
     result: Dict[str, Any] = {}
     for item in items or []:
         if "=" not in item:
-            raise ValueError(f"override must be key=value, got {item!r}")
+            raise ConfigError(f"override must be key=value, got {item!r}")
         key, raw = item.split("=", 1)
         result[key.strip()] = yaml.safe_load(raw)
     return result
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """``{"siamrpn": {"lr": 0.4}}`` -> ``{"siamrpn.lr": 0.4}`` (for partial YAML override files)."""
+    flat: Dict[str, Any] = {}
+    for key, value in data.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def load_overrides_file(path: Union[str, Path]) -> Dict[str, Any]:
+    """A YAML file of (possibly partial, nested) config values, as dotted overrides."""
+    data = yaml.safe_load(Path(path).read_text()) or {}
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{path} must hold a mapping of config values")
+    return flatten(data)
 
 
 def load_config_file(path: Union[str, Path], cls: type = ModelConfig) -> Any:
@@ -152,6 +174,6 @@ def load_config_file(path: Union[str, Path], cls: type = ModelConfig) -> Any:
     text = Path(path).read_text()
     data = yaml.safe_load(text) or {}
     if not isinstance(data, Mapping):
-        raise ValueError(f"config file {path} must hold a mapping, got {type(data).__name__}")
+        raise ConfigError(f"config file {path} must hold a mapping, got {type(data).__name__}")
     return from_dict(data, cls)
 

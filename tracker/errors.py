@@ -35,3 +35,7 @@ class SourceError(TrackerError):
 
 class DatasetError(TrackerError):
     """A dataset on disk is missing files or has malformed annotations."""
+
+
+class ConfigError(TrackerError):
+    """A config file or override names an unknown key or holds a malformed value."""

@@ -14,7 +14,7 @@ from typing import Optional, Sequence
 import cv2
 import numpy as np
 
-from ..config import parse_overrides, with_overrides
+from ..config import load_overrides_file, parse_overrides, with_overrides
 from ..errors import SourceError, TrackerError
 from .demo import generate_clip
 from .loop import track_frames
@@ -32,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="shipped model name (see `siamtrack track --list-models`)")
     p.add_argument("--weights", help="a siamtrack checkpoint (overrides the shipped weights)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="tracker hyper-parameter, e.g. siamrpn.lr=0.4")
     p.add_argument("--save", help="write the annotated video here (.mp4 or .avi)")
     p.add_argument("--results", help="write per-frame boxes here (.txt: got10k x,y,w,h lines; .json: boxes, scores, ok)")
@@ -97,8 +98,10 @@ def run(args: argparse.Namespace) -> int:
         raise TrackerError("--select/--show need a display (none found: DISPLAY is unset or OpenCV has no GUI); use --init x,y,w,h and --save out.mp4 instead")
     name = args.model or (None if args.weights else default_model())
     config = None
-    if args.overrides:
-        config = with_overrides(load_model(name, args.weights).config, parse_overrides(args.overrides))
+    overrides = load_overrides_file(args.config) if args.config else {}
+    overrides.update(parse_overrides(args.overrides))
+    if overrides:
+        config = with_overrides(load_model(name, args.weights).config, overrides)
     tracker = load_tracker(name, weights=args.weights, device=args.device, config=config)
 
     if demo:
