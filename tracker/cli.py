@@ -11,6 +11,7 @@ from .errors import TrackerError
 
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
+    from .eval import cli as eval_cli
     from .models import cli as convert_cli
     from .train import cli as train_cli
     from .video import cli as track_cli
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     track_cli.add_parser(sub)
     train_cli.add_parser(sub)
     convert_cli.add_parser(sub)
+    eval_cli.add_parser(sub)
     return parser
 
 

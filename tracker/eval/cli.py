@@ -1,0 +1,66 @@
+"""``siamtrack eval``: run models (and OpenCV baselines) over a dataset, then report."""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from ..data.readers import read_dataset
+from ..errors import TrackerError
+
+log = logging.getLogger(__name__)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("eval", help="benchmark on a GOT-10k / OTB / VOT / LaSOT layout dataset")
+    p.add_argument("root", help="dataset root (e.g. ../shared/data/sot/val)")
+    p.add_argument("--layout", default="auto", help="got10k | otb | vot | lasot | auto")
+    p.add_argument("--model", action="append", default=[], help="model to run (repeatable); default: every shipped model")
+    p.add_argument("--weights", help="checkpoint for a single --model")
+    p.add_argument("--name", help="tracker name in the results (default: the model name)")
+    p.add_argument("--baselines", default="auto", help="comma list of csrt,kcf,mil,nano; 'auto' = those available; 'none'")
+    p.add_argument("--results-dir", required=True, help="got10k-layout results: DIR/<tracker>/<seq>/<seq>_001.txt")
+    p.add_argument("--report", help="folder for report.md/.json and plots")
+    p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--no-resume", action="store_true", help="re-run sequences that already have results")
+    p.add_argument("--sequences", help="comma list of sequence names to run (default: all)")
+    p.add_argument("--device", default="cpu")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from ..zoo import list_models
+    from .baselines import available_baselines
+    from .experiment import TrackerSpec, run_experiment
+    from .report import write_report
+
+    sequences = read_dataset(args.root, args.layout)
+    if args.sequences:
+        wanted = set(args.sequences.split(","))
+        sequences = [s for s in sequences if s.name in wanted]
+    models = args.model or ([] if args.weights else list_models())
+    if args.weights and len(models) > 1:
+        raise TrackerError("--weights applies to a single --model")
+    specs = [TrackerSpec(name=args.name or m or "custom", model=m, weights=args.weights, device=args.device) for m in (models or [None])]
+    if args.baselines == "auto":
+        baselines = available_baselines()
+    elif args.baselines == "none":
+        baselines = []
+    else:
+        baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
+    specs += [TrackerSpec(name=f"opencv_{b}", kind="opencv", model=b) for b in baselines]
+    total = len(specs) * len(sequences)
+    bar = tqdm(total=total, unit="seq", file=sys.stderr)
+    done = run_experiment(specs, sequences, args.results_dir, workers=args.workers, resume=not args.no_resume, on_done=lambda r: bar.update(1))
+    bar.close()
+    print(f"ran {len(done)} sequence runs ({total - len(done)} already done) into {args.results_dir}")
+    if args.report:
+        from .report import evaluate, markdown
+
+        report = evaluate(args.results_dir, [s.name for s in specs], sequences)
+        paths = write_report(report, args.report, f"{args.root}")
+        print(markdown(report, str(args.root)).split("## AUC per sequence")[0])
+        print("report:", ", ".join(str(p) for p in paths))
+    return 0

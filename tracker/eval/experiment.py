@@ -1,0 +1,128 @@
+"""Run trackers over a dataset, in parallel worker processes, resumably.
+
+Results are written in the got10k toolkit's layout - ``DIR/<tracker>/<seq>/<seq>_001.txt``
+(one ``x,y,w,h`` line per frame, 0-based) and ``<seq>_time.txt`` (seconds per frame) -
+each file written to a temporary name and renamed, so a killed run never leaves a torn
+result; ``resume`` skips the sequences already complete.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Callable, Dict, List, Optional
+
+import numpy as np
+
+from ..data.sequence import Sequence
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrackerSpec:
+    """What a worker needs to build a tracker: ``kind`` 'siamtrack' (model/weights) or 'opencv'."""
+
+    name: str
+    kind: str = "siamtrack"
+    model: Optional[str] = None
+    weights: Optional[str] = None
+    device: str = "cpu"
+
+    def build(self):
+        if self.kind == "opencv":
+            from .baselines import OpenCVTracker
+
+            return OpenCVTracker(self.model)
+        from ..zoo import load_tracker
+
+        return load_tracker(self.model, weights=self.weights, device=self.device)
+
+
+def result_paths(results_dir: Path, tracker: str, seq: str):
+    folder = results_dir / tracker / seq
+    return folder / f"{seq}_001.txt", folder / f"{seq}_time.txt"
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def is_done(results_dir: Path, tracker: str, seq: Sequence) -> bool:
+    boxes, times = result_paths(results_dir, tracker, seq.name)
+    if not (boxes.is_file() and times.is_file()):
+        return False
+    return len(boxes.read_text().splitlines()) == len(seq)
+
+
+def track_one(spec: TrackerSpec, seq: Sequence, results_dir: str, threads: int = 0) -> Dict:
+    """Track ``seq`` with a fresh tracker and write its result files (runs in a worker)."""
+    import torch
+
+    if threads:
+        torch.set_num_threads(threads)
+    tracker = spec.build()
+    n = len(seq)
+    boxes = np.zeros((n, 4))
+    times = np.zeros(n)
+    decode = 0.0
+    for i in range(n):
+        tic = time.perf_counter()
+        frame = seq.frame(i)
+        decode += time.perf_counter() - tic
+        tic = time.perf_counter()
+        if i == 0:
+            tracker.init(frame, tuple(seq.init_box))
+            boxes[0] = seq.init_box
+        else:
+            boxes[i] = tracker.update(frame).box
+        times[i] = time.perf_counter() - tic
+    box_path, time_path = result_paths(Path(results_dir), spec.name, seq.name)
+    _write_atomic(time_path, "".join(f"{t:.6f}\n" for t in times))
+    _write_atomic(box_path, "".join(",".join(f"{v:.3f}" for v in b) + "\n" for b in boxes))  # last: marks done
+    return {"tracker": spec.name, "sequence": seq.name, "frames": n, "update_s": float(times[1:].sum()), "decode_s": decode}
+
+
+def run_experiment(
+    specs: List[TrackerSpec],
+    sequences: List[Sequence],
+    results_dir: str,
+    workers: int = 1,
+    resume: bool = True,
+    on_done: Optional[Callable[[Dict], None]] = None,
+) -> List[Dict]:
+    """Every (tracker, sequence) not yet done, over ``workers`` processes (1: in-process)."""
+    results_path = Path(results_dir)
+    jobs = [(s, q) for s in specs for q in sequences if not (resume and is_done(results_path, s.name, q))]
+    skipped = len(specs) * len(sequences) - len(jobs)
+    if skipped:
+        log.info("resume: %d finished sequence runs skipped", skipped)
+    done: List[Dict] = []
+    if workers <= 1:
+        for spec, seq in jobs:
+            done.append(track_one(spec, seq, results_dir))
+            if on_done:
+                on_done(done[-1])
+        return done
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(track_one, spec, seq, results_dir, threads) for spec, seq in jobs]
+        for future in as_completed(futures):
+            done.append(future.result())
+            if on_done:
+                on_done(done[-1])
+    return done
+
+
+def load_results(results_dir: str, tracker: str, seq: Sequence) -> tuple:
+    box_path, time_path = result_paths(Path(results_dir), tracker, seq.name)
+    boxes = np.loadtxt(box_path, delimiter=",", ndmin=2)
+    times = np.loadtxt(time_path, ndmin=1)
+    return boxes, times

@@ -1,0 +1,98 @@
+"""Reports: per-sequence and mean tables (markdown + JSON) and success/precision plots."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List
+
+import numpy as np
+
+from ..data.sequence import Sequence
+from ..geometry import iou
+from .experiment import load_results
+from .metrics import IOU_THRESHOLDS, PRECISION_THRESHOLDS, center_errors, score_sequence, scored_mask
+
+COLUMNS = ("auc", "precision", "norm_precision", "ao", "sr50", "sr75")
+
+
+def evaluate(results_dir: str, trackers: List[str], sequences: List[Sequence]) -> Dict:
+    """Scores of every tracker on every sequence; the mean is over sequences (OTB convention)."""
+    report: Dict = {"trackers": {}}
+    for name in trackers:
+        per_seq, curves_s, curves_p, total_update, total_frames = {}, [], [], 0.0, 0
+        for seq in sequences:
+            boxes, times = load_results(results_dir, name, seq)
+            s = score_sequence(boxes, seq.boxes, seq.absent)
+            per_seq[seq.name] = {**{c: getattr(s, c) for c in COLUMNS}, "frames": s.frames, "fps": float((len(times) - 1) / max(times[1:].sum(), 1e-9))}
+            mask = scored_mask(seq.boxes, seq.absent)
+            p, g = np.nan_to_num(boxes[mask]), seq.boxes[mask]
+            if len(g):
+                ious, errs = iou(p, g), center_errors(p, g)
+                curves_s.append((ious[:, None] > IOU_THRESHOLDS[None]).mean(axis=0))
+                curves_p.append((errs[:, None] <= PRECISION_THRESHOLDS[None]).mean(axis=0))
+            total_update += float(times[1:].sum())
+            total_frames += len(times) - 1
+        mean = {c: float(np.nanmean([v[c] for v in per_seq.values()])) for c in COLUMNS}
+        mean["fps"] = total_frames / max(total_update, 1e-9)
+        report["trackers"][name] = {
+            "mean": mean, "sequences": per_seq,
+            "success_curve": np.mean(curves_s, axis=0).tolist(), "precision_curve": np.mean(curves_p, axis=0).tolist(),
+        }
+    return report
+
+
+def markdown(report: Dict, title: str = "Results") -> str:
+    trackers = report["trackers"]
+    lines = [f"# {title}", "", "OTB success AUC and precision@20px, GOT-10k AO/SR over the frames after the first (absent frames not scored); fps of `update` alone.", ""]
+    lines += ["| tracker | AUC | Prec@20 | NormPrec | AO | SR0.5 | SR0.75 | fps |", "|---|---|---|---|---|---|---|---|"]
+    for name, data in sorted(trackers.items(), key=lambda kv: -kv[1]["mean"]["auc"]):
+        m = data["mean"]
+        lines.append(f"| {name} | {m['auc']:.3f} | {m['precision']:.3f} | {m['norm_precision']:.3f} | {m['ao']:.3f} | {m['sr50']:.3f} | {m['sr75']:.3f} | {m['fps']:.1f} |")
+    names = sorted(trackers)
+    seqs = list(next(iter(trackers.values()))["sequences"]) if trackers else []
+    lines += ["", "## AUC per sequence", "", "| sequence | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for seq in seqs:
+        lines.append(f"| {seq} | " + " | ".join(f"{trackers[n]['sequences'][seq]['auc']:.3f}" for n in names) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(report: Dict, folder: Path) -> List[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    paths = []
+    for key, xs, xlabel, ylabel, fname in (
+        ("success_curve", IOU_THRESHOLDS, "overlap threshold", "success rate", "success_plot.png"),
+        ("precision_curve", PRECISION_THRESHOLDS, "location error threshold (px)", "precision", "precision_plot.png"),
+    ):
+        fig, ax = plt.subplots(figsize=(6, 4.5), dpi=100)
+        for name, data in sorted(report["trackers"].items(), key=lambda kv: -kv[1]["mean"]["auc"]):
+            m = data["mean"]
+            label = f"{name} [{m['auc']:.3f}]" if key == "success_curve" else f"{name} [{m['precision']:.3f}]"
+            ax.plot(xs, data[key], label=label)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.set_ylim(0, 1.0)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="lower left" if key == "success_curve" else "lower right", fontsize=8)
+        fig.tight_layout()
+        path = folder / fname
+        fig.savefig(path)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def write_report(report: Dict, folder: str, title: str) -> List[Path]:
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(report, indent=1))
+    (out / "report.md").write_text(markdown(report, title))
+    written = [out / "report.json", out / "report.md"]
+    try:
+        written += plot(report, out)
+    except ImportError:
+        pass  # matplotlib is an optional extra: tables still written
+    return written
