@@ -71,3 +71,27 @@ def test_light_model_is_light():
 def test_every_architecture_builds():
     for name in architectures():
         SiameseNet(model_config(name))
+
+
+@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light"])
+def test_fused_network_gives_the_same_outputs(name):
+    from tracker.models.fuse import optimize_for_inference
+
+    torch.manual_seed(0)
+    cfg = model_config(name)
+    net = SiameseNet(cfg)
+    # non-trivial BatchNorm statistics
+    for m in net.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            m.weight.data.uniform_(0.5, 1.5)
+            m.bias.data.uniform_(-0.2, 0.2)
+    net.eval()
+    fast = optimize_for_inference(net, torch.device("cpu"))
+    size = cfg.siamrpn.instance_size if net.is_rpn else cfg.siamfc.instance_size
+    z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(1, 3, size, size) * 255
+    with torch.no_grad():
+        for a, b in zip(net(z, x), fast(z, x)):
+            assert torch.allclose(a, b, rtol=1e-3, atol=1e-3 * a.abs().max().item())
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())

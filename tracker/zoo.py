@@ -16,7 +16,9 @@ import torch
 from .config import ModelConfig, load_config_file
 from .errors import CheckpointError, UnknownModelError
 from .models.checkpoint import Checkpoint, load_checkpoint, sha256_of
+from .models.fuse import optimize_for_inference
 from .trackers import SiameseTracker, build_tracker
+from .trackers.base import resolve_device
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -94,11 +96,13 @@ def load_tracker(
     weights: Union[str, Path, None] = None,
     device: Union[str, torch.device, None] = "cpu",
     config: Optional[ModelConfig] = None,
+    fast: bool = True,
 ) -> SiameseTracker:
     """A ready tracker: ``load_tracker("siamfc")``, ``load_tracker(weights="run/best.pt")``.
 
     ``config`` replaces the checkpoint's tracking hyper-parameters (it must describe the
-    same network).
+    same network). ``fast`` folds BatchNorm and uses channels-last convolutions (same
+    boxes as the plain network; ``fast=False`` runs the network as trained).
     """
     ckpt = load_model(name, weights)
     if config is not None:
@@ -106,4 +110,6 @@ def load_tracker(
             raise CheckpointError("config describes a different network than the checkpoint")
         ckpt.config = config
     net = ckpt.build()
+    if fast:
+        net = optimize_for_inference(net, resolve_device(device))
     return build_tracker(net, ckpt.config, device)
