@@ -152,3 +152,29 @@ def test_hyper_parameters_from_yaml_and_set(tmp_path, weights_dir, video):
     assert np.allclose(boxes[:, 2:], boxes[0, 2:])  # lr 0: the size never changes
     bad = siamtrack(["track", str(path), "--init", "1,1,5,5", "--set", "siamrpn.nope=1"], tmp_path, weights_dir)
     assert bad.returncode == 2 and "unknown config key" in bad.stderr
+
+
+def test_ctrl_c_still_closes_the_output_files(tmp_path, weights_dir):
+    import signal
+    import time
+
+    clip = generate_clip(num_frames=600, width=320, height=240, base_size=(48, 40))
+    folder = tmp_path / "long"
+    folder.mkdir()
+    for i, f in enumerate(clip.frames):
+        cv2.imwrite(str(folder / f"{i:05d}.jpg"), f)
+    x, y, w, h = clip.boxes[0]
+    env = dict(os.environ, SIAMTRACK_WEIGHTS=str(weights_dir), PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "tracker", "track", str(folder), "--init", f"{x},{y},{w},{h}",
+                             "--results", "r.txt", "--save", "o.mp4"], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (tmp_path / "o.mp4").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    n = len((tmp_path / "r.txt").read_text().splitlines())
+    assert 0 < n < 600
+    assert count_frames(tmp_path / "o.mp4") == n

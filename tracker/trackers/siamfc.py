@@ -66,7 +66,8 @@ class SiamFCTracker(SiameseTracker):
         # displacement: response grid -> search crop -> image (rows are y, columns x)
         disp = (peak - (up - 1) / 2.0) * p.total_stride / p.response_up
         disp *= state.extra["x_sz"] * self.scale_factors[scale_id] / p.instance_size
-        state.center = state.center + disp[::-1]
+        height, width = state.frame_shape
+        state.center = np.clip(state.center + disp[::-1], 0, [width, height])
 
         scale = (1 - p.scale_lr) + p.scale_lr * self.scale_factors[scale_id]
         state.size = np.maximum(state.size * scale, p.min_size)

@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Speed of every shipped model, with OpenCV's TrackerNano measured in the same process.
+
+For each model: median ms and fps over >= 200 frames of the network alone and end to end
+(decode excluded: frames already in memory; decode included: JPEG decoding per frame) at
+640x480 and 1280x720, with 1 and 2 threads. Our fps is also printed as a ratio of
+TrackerNano's fps measured in this run, since only ratios measured together are stable on
+a noisy machine.
+
+    python benchmarks/speed.py [--frames 200] [--models light] [--out benchmarks/results/speed.md]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from tracker import list_models, load_tracker
+from tracker.eval.baselines import OpenCVTracker, nano_files
+from tracker.video.demo import generate_clip
+
+
+def clip_at(width: int, height: int, frames: int):
+    clip = generate_clip(num_frames=frames, width=width, height=height, base_size=(int(width * 0.11), int(height * 0.16)))
+    encoded = [cv2.imencode(".jpg", f, [cv2.IMWRITE_JPEG_QUALITY, 90])[1] for f in clip.frames]
+    return clip, encoded
+
+
+def time_tracker(tracker, clip, encoded, decode: bool):
+    tracker.init(clip.frames[0], tuple(clip.boxes[0]))
+    times = []
+    for i in range(1, len(clip.frames)):
+        tic = time.perf_counter()
+        frame = cv2.imdecode(encoded[i], cv2.IMREAD_COLOR) if decode else clip.frames[i]
+        tracker.update(frame)
+        times.append(time.perf_counter() - tic)
+    return statistics.median(times) * 1000
+
+
+def time_network(tracker, clip):
+    tracker.init(clip.frames[0], tuple(clip.boxes[0]))
+    state = tracker.state
+    x = tracker.to_tensor(tracker.search_crops(clip.frames[1], state))
+    times = []
+    with torch.inference_mode():
+        for _ in range(len(clip.frames) - 1):
+            tic = time.perf_counter()
+            tracker.net.track(x, *state.kernels)
+            times.append(time.perf_counter() - tic)
+    return statistics.median(times) * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=201)
+    parser.add_argument("--models", default=",".join(list_models()))
+    parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--out", default="benchmarks/results/speed.md")
+    args = parser.parse_args()
+
+    rows = []
+    sizes = [(640, 480), (1280, 720)]
+    clips = {s: clip_at(*s, args.frames) for s in sizes}
+    for threads in [int(t) for t in args.threads.split(",")]:
+        torch.set_num_threads(threads)
+        cv2.setNumThreads(threads)
+        for (w, h), (clip, encoded) in clips.items():
+            nano_ms = None
+            if nano_files():
+                nano = OpenCVTracker("nano")
+                time_tracker(nano, clip, encoded, decode=False)  # warm-up
+                nano_ms = time_tracker(nano, clip, encoded, decode=False)
+                rows.append({"model": "opencv_nano", "threads": threads, "size": f"{w}x{h}", "net_ms": None,
+                             "e2e_ms": nano_ms, "e2e_decode_ms": time_tracker(nano, clip, encoded, decode=True), "vs_nano": 1.0})
+            for name in [m for m in args.models.split(",") if m]:
+                tracker = load_tracker(name)
+                time_tracker(tracker, clip, encoded, decode=False)  # warm-up
+                net_ms = time_network(tracker, clip)
+                e2e = time_tracker(tracker, clip, encoded, decode=False)
+                e2e_dec = time_tracker(tracker, clip, encoded, decode=True)
+                rows.append({"model": name, "threads": threads, "size": f"{w}x{h}", "net_ms": net_ms, "e2e_ms": e2e,
+                             "e2e_decode_ms": e2e_dec, "vs_nano": (nano_ms / e2e) if nano_ms else None})
+    lines = [
+        "# Speed", "",
+        f"`python benchmarks/speed.py --frames {args.frames}` on {platform.processor() or platform.machine()}, "
+        f"{torch.get_num_threads()} max threads, torch {torch.__version__}, OpenCV {cv2.__version__}. "
+        "Median over the frames; fps = 1000 / ms. `vs nano` = our end-to-end fps (decode excluded) / TrackerNano's, same run.", "",
+        "| model | threads | frame | network ms | e2e ms (fps) | e2e + decode ms (fps) | vs nano |", "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        net = f"{r['net_ms']:.2f}" if r["net_ms"] is not None else "-"
+        ratio = f"{r['vs_nano']:.2f}x" if r["vs_nano"] is not None else "-"
+        lines.append(f"| {r['model']} | {r['threads']} | {r['size']} | {net} | {r['e2e_ms']:.2f} ({1000 / r['e2e_ms']:.0f}) | "
+                     f"{r['e2e_decode_ms']:.2f} ({1000 / r['e2e_decode_ms']:.0f}) | {ratio} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text)
+    out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
