@@ -22,6 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--results-dir", required=True, help="got10k-layout results: DIR/<tracker>/<seq>/<seq>_001.txt")
     p.add_argument("--report", help="folder for report.md/.json and plots")
     p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run sequences as Ray tasks (ADDRESS of a cluster, or none for a local instance)")
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that already have results")
     p.add_argument("--sequences", help="comma list of sequence names to run (default: all)")
     p.add_argument("--device", default="cpu")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     specs += [TrackerSpec(name=f"opencv_{b}", kind="opencv", model=b) for b in baselines]
     total = len(specs) * len(sequences)
     bar = tqdm(total=total, unit="seq", file=sys.stderr)
-    done = run_experiment(specs, sequences, args.results_dir, workers=args.workers, resume=not args.no_resume, on_done=lambda r: bar.update(1))
+    done = run_experiment(specs, sequences, args.results_dir, workers=args.workers, resume=not args.no_resume, on_done=lambda r: bar.update(1), ray_address=args.ray)
     bar.close()
     print(f"ran {len(done)} sequence runs ({total - len(done)} already done) into {args.results_dir}")
     if args.report:

@@ -97,14 +97,18 @@ def run_experiment(
     workers: int = 1,
     resume: bool = True,
     on_done: Optional[Callable[[Dict], None]] = None,
+    ray_address: Optional[str] = None,
 ) -> List[Dict]:
-    """Every (tracker, sequence) not yet done, over ``workers`` processes (1: in-process)."""
+    """Every (tracker, sequence) not yet done, over ``workers`` processes (1: in-process),
+    or as tasks on a Ray cluster when ``ray_address`` is given ("local" starts one here)."""
     results_path = Path(results_dir)
     jobs = [(s, q) for s in specs for q in sequences if not (resume and is_done(results_path, s.name, q))]
     skipped = len(specs) * len(sequences) - len(jobs)
     if skipped:
         log.info("resume: %d finished sequence runs skipped", skipped)
     done: List[Dict] = []
+    if ray_address is not None:
+        return _run_on_ray(jobs, results_dir, ray_address, on_done)
     if workers <= 1:
         for spec, seq in jobs:
             done.append(track_one(spec, seq, results_dir))
@@ -126,3 +130,28 @@ def load_results(results_dir: str, tracker: str, seq: Sequence) -> tuple:
     boxes = np.loadtxt(box_path, delimiter=",", ndmin=2)
     times = np.loadtxt(time_path, ndmin=1)
     return boxes, times
+
+
+def _run_on_ray(jobs, results_dir: str, address: str, on_done) -> List[Dict]:
+    """One Ray task per (tracker, sequence); results land in the same files as local runs,
+    so the results folder must be on storage every node sees."""
+    try:
+        import ray
+    except ImportError as exc:
+        raise RuntimeError("--ray needs the optional dependency: pip install 'siamtrack[ray]'") from exc
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=None if address == "local" else address, ignore_reinit_error=True, log_to_driver=False)
+    remote = ray.remote(num_cpus=1)(track_one)
+    pending = [remote.remote(spec, seq, results_dir, 1) for spec, seq in jobs]
+    done: List[Dict] = []
+    try:
+        while pending:
+            ready, pending = ray.wait(pending, num_returns=1)
+            done.append(ray.get(ready[0]))
+            if on_done:
+                on_done(done[-1])
+    finally:
+        if started:
+            ray.shutdown()
+    return done

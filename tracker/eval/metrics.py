@@ -76,3 +76,27 @@ def score_sequence(pred: np.ndarray, gt: np.ndarray, absent: Optional[np.ndarray
         sr75=float((ious > 0.75).mean()),
         frames=int(len(g)),
     )
+
+
+def clip_to_bound(boxes: np.ndarray, width: float, height: float) -> np.ndarray:
+    """Clip ``xywh`` boxes into ``[0, width] x [0, height]`` as GOT-10k's evaluation does."""
+    b = np.array(boxes, dtype=np.float64, copy=True)
+    b[:, 0] = np.clip(b[:, 0], 0, width)
+    b[:, 1] = np.clip(b[:, 1], 0, height)
+    b[:, 2] = np.clip(b[:, 2], 0, width - b[:, 0])
+    b[:, 3] = np.clip(b[:, 3], 0, height - b[:, 1])
+    return b
+
+
+def got10k_overall(runs) -> dict:
+    """GOT-10k's overall AO / SR0.5 / SR0.75: IoUs of every visible frame after the first,
+    boxes clipped to the image, pooled over all sequences (frame-weighted, unlike the OTB
+    mean over sequences). ``runs``: iterable of ``(pred, gt, visible, (width, height))``."""
+    pooled = []
+    for pred, gt, visible, bound in runs:
+        p, g = np.nan_to_num(np.asarray(pred, float)[1:]), np.asarray(gt, float)[1:]
+        if bound is not None:
+            p, g = clip_to_bound(p, *bound), clip_to_bound(g, *bound)
+        pooled.append(iou(p, g)[np.asarray(visible, bool)[1:]])
+    ious = np.concatenate(pooled) if pooled else np.zeros(0)
+    return {"ao": float(ious.mean()), "sr50": float((ious > 0.5).mean()), "sr75": float((ious > 0.75).mean()), "frames": int(len(ious))}

@@ -10,9 +10,21 @@ import numpy as np
 from ..data.sequence import Sequence
 from ..geometry import iou
 from .experiment import load_results
-from .metrics import IOU_THRESHOLDS, PRECISION_THRESHOLDS, center_errors, score_sequence, scored_mask
+from .metrics import IOU_THRESHOLDS, PRECISION_THRESHOLDS, center_errors, got10k_overall, score_sequence, scored_mask
 
 COLUMNS = ("auc", "precision", "norm_precision", "ao", "sr50", "sr75")
+
+
+def _resolution(seq: Sequence):
+    """``(width, height)`` from GOT-10k's ``meta_info.ini``, or None."""
+    text = seq.meta.get("resolution")
+    if not text:
+        return None
+    try:
+        width, height = (float(v) for v in text.strip("() ").split(","))
+    except ValueError:
+        return None
+    return width, height
 
 
 def evaluate(results_dir: str, trackers: List[str], sequences: List[Sequence]) -> Dict:
@@ -34,6 +46,8 @@ def evaluate(results_dir: str, trackers: List[str], sequences: List[Sequence]) -
             total_frames += len(times) - 1
         mean = {c: float(np.nanmean([v[c] for v in per_seq.values()])) for c in COLUMNS}
         mean["fps"] = total_frames / max(total_update, 1e-9)
+        pooled = got10k_overall((load_results(results_dir, name, q)[0], q.boxes, q.visible, _resolution(q)) for q in sequences)
+        mean["ao_got10k"] = pooled["ao"]
         report["trackers"][name] = {
             "mean": mean, "sequences": per_seq,
             "success_curve": np.mean(curves_s, axis=0).tolist(), "precision_curve": np.mean(curves_p, axis=0).tolist(),
@@ -43,11 +57,11 @@ def evaluate(results_dir: str, trackers: List[str], sequences: List[Sequence]) -
 
 def markdown(report: Dict, title: str = "Results") -> str:
     trackers = report["trackers"]
-    lines = [f"# {title}", "", "OTB success AUC and precision@20px, GOT-10k AO/SR over the frames after the first (absent frames not scored); fps of `update` alone.", ""]
-    lines += ["| tracker | AUC | Prec@20 | NormPrec | AO | SR0.5 | SR0.75 | fps |", "|---|---|---|---|---|---|---|---|"]
+    lines = [f"# {title}", "", "OTB success AUC and precision@20px, GOT-10k AO/SR over the frames after the first (absent frames not scored); fps of `update` alone. AO is the mean over sequences; AO (GOT-10k) pools all frames as the GOT-10k toolkit does.", ""]
+    lines += ["| tracker | AUC | Prec@20 | NormPrec | AO | AO (GOT-10k) | SR0.5 | SR0.75 | fps |", "|---|---|---|---|---|---|---|---|---|"]
     for name, data in sorted(trackers.items(), key=lambda kv: -kv[1]["mean"]["auc"]):
         m = data["mean"]
-        lines.append(f"| {name} | {m['auc']:.3f} | {m['precision']:.3f} | {m['norm_precision']:.3f} | {m['ao']:.3f} | {m['sr50']:.3f} | {m['sr75']:.3f} | {m['fps']:.1f} |")
+        lines.append(f"| {name} | {m['auc']:.3f} | {m['precision']:.3f} | {m['norm_precision']:.3f} | {m['ao']:.3f} | {m['ao_got10k']:.3f} | {m['sr50']:.3f} | {m['sr75']:.3f} | {m['fps']:.1f} |")
     names = sorted(trackers)
     seqs = list(next(iter(trackers.values()))["sequences"]) if trackers else []
     lines += ["", "## AUC per sequence", "", "| sequence | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]

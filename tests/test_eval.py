@@ -1,0 +1,87 @@
+"""The benchmark harness: layouts, reports, resume after a kill, workers and Ray agree."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tracker.data.readers import read_got10k
+from tracker.eval.experiment import TrackerSpec, load_results, run_experiment
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory):
+    import torch
+    from tracker.models import SiameseNet
+    from tracker.models.checkpoint import save_checkpoint
+    from tracker.zoo import model_config
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("w") / "light.pt"
+    save_checkpoint(path, SiameseNet(model_config("light")), {})
+    return str(path)
+
+
+def all_boxes(results_dir, name, seqs):
+    return {s.name: load_results(str(results_dir), name, s)[0] for s in seqs}
+
+
+def test_layout_report_and_plots(got10k_root, weights, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "tracker", "eval", str(got10k_root), "--model", "light", "--weights", weights,
+                           "--name", "light", "--baselines", "mil", "--results-dir", str(tmp_path / "R"), "--report", str(tmp_path / "P")],
+                          env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for seq in ("seq1", "seq2", "seq3"):
+        for tracker in ("light", "opencv_mil"):
+            boxes = np.loadtxt(tmp_path / "R" / tracker / seq / f"{seq}_001.txt", delimiter=",")
+            times = np.loadtxt(tmp_path / "R" / tracker / seq / f"{seq}_time.txt")
+            assert boxes.shape == (12, 4) and times.shape == (12,)
+    for f in ("report.md", "report.json", "success_plot.png", "precision_plot.png"):
+        assert (tmp_path / "P" / f).is_file()
+    assert "| light |" in (tmp_path / "P" / "report.md").read_text()
+
+
+def test_two_workers_and_ray_match_one_worker(got10k_root, weights, tmp_path):
+    seqs = read_got10k(got10k_root)
+    spec = TrackerSpec(name="light", model="light", weights=weights)
+    run_experiment([spec], seqs, str(tmp_path / "one"), workers=1)
+    run_experiment([spec], seqs, str(tmp_path / "two"), workers=2)
+    one, two = all_boxes(tmp_path / "one", "light", seqs), all_boxes(tmp_path / "two", "light", seqs)
+    for name in one:
+        assert np.array_equal(one[name], two[name])
+    pytest.importorskip("ray")
+    run_experiment([spec], seqs, str(tmp_path / "ray"), ray_address="local")
+    viaray = all_boxes(tmp_path / "ray", "light", seqs)
+    for name in one:
+        assert np.array_equal(one[name], viaray[name])
+
+
+def test_killed_eval_resumes_to_the_same_numbers(got10k_root, weights, tmp_path):
+    seqs = read_got10k(got10k_root)
+    spec = TrackerSpec(name="light", model="light", weights=weights)
+    run_experiment([spec], seqs, str(tmp_path / "straight"))
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    cmd = [sys.executable, "-m", "tracker", "eval", str(got10k_root), "--model", "light", "--weights", weights, "--name", "light",
+           "--baselines", "none", "--results-dir", str(tmp_path / "killed")]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    first = tmp_path / "killed" / "light" / "seq1" / "seq1_001.txt"
+    deadline = time.time() + 120
+    while not first.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = sum((tmp_path / "killed" / "light" / s.name / f"{s.name}_001.txt").exists() for s in seqs)
+    assert 1 <= done_before < 3
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert f"({done_before} already done)" in proc.stdout
+    straight, resumed = all_boxes(tmp_path / "straight", "light", seqs), all_boxes(tmp_path / "killed", "light", seqs)
+    for name in straight:
+        assert np.array_equal(straight[name], resumed[name])
