@@ -18,7 +18,7 @@ from .errors import (
     TrackerError,
     UnknownModelError,
 )
-from .trackers import SiameseTracker, TrackResult
+from .trackers import SiameseTracker, TrackerPool, TrackResult
 from .zoo import architectures, list_models, load_tracker
 
 __version__ = "0.1.0"
@@ -29,6 +29,7 @@ __all__ = [
     "list_models",
     "architectures",
     "SiameseTracker",
+    "TrackerPool",
     "TrackResult",
     "TrackerError",
     "InvalidFrameError",

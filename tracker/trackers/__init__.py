@@ -6,6 +6,7 @@ import torch
 from ..config import ModelConfig
 from ..models import SiameseNet
 from .base import SiameseTracker, TargetState, TrackResult
+from .pool import TrackerPool
 from .siamfc import SiamFCTracker
 from .siamrpn import SiamRPNTracker
 
@@ -21,4 +22,4 @@ def build_tracker(net: SiameseNet, config: ModelConfig, device: Union[str, torch
     return cls(net, config, device)
 
 
-__all__ = ["SiameseTracker", "SiamFCTracker", "SiamRPNTracker", "TargetState", "TrackResult", "build_tracker", "TRACKERS"]
+__all__ = ["SiameseTracker", "SiamFCTracker", "SiamRPNTracker", "TargetState", "TrackResult", "TrackerPool", "build_tracker", "TRACKERS"]

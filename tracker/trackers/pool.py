@@ -1,0 +1,89 @@
+"""Many targets, one batched network call per frame.
+
+A :class:`TrackerPool` wraps one tracker (its network, config and post-processing) and
+holds any number of targets, in one stream or several. ``update`` crops every target's
+search region, runs the search branch once on the whole batch against the stacked cached
+templates, and hands each target its slice of the outputs - the same post-processing as
+a single tracker, so the same boxes.
+"""
+from __future__ import annotations
+
+import itertools
+from typing import Any, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, Union
+
+import torch
+
+from ..errors import InvalidFrameError, TrackerError
+from .base import SiameseTracker, TargetState, TrackResult
+
+
+class TrackerPool:
+    def __init__(self, tracker: SiameseTracker) -> None:
+        self.tracker = tracker
+        self._targets: Dict[int, Tuple[Hashable, TargetState]] = {}
+        self._ids = itertools.count()
+        self._stacked: Optional[Tuple[List[int], Tuple[torch.Tensor, ...]]] = None
+
+    def __len__(self) -> int:
+        return len(self._targets)
+
+    @property
+    def ids(self) -> List[int]:
+        return list(self._targets)
+
+    def add(self, frame: Any, box: Sequence[float], stream: Hashable = 0) -> int:
+        """Start tracking ``box`` in ``frame`` of ``stream``; returns the new target's id."""
+        state = self.tracker.new_target(frame, box)
+        target_id = next(self._ids)
+        self._targets[target_id] = (stream, state)
+        self._stacked = None
+        return target_id
+
+    def remove(self, target_id: int) -> None:
+        if target_id not in self._targets:
+            raise TrackerError(f"no target with id {target_id}")
+        del self._targets[target_id]
+        self._stacked = None
+
+    def _kernels(self) -> Tuple[List[int], Tuple[torch.Tensor, ...]]:
+        if self._stacked is None:
+            ids = list(self._targets)
+            parts = [self._targets[i][1].kernels for i in ids]
+            self._stacked = (ids, tuple(torch.cat(group, dim=0) for group in zip(*parts)))
+        return self._stacked
+
+    def update(self, frames: Union[Any, Mapping[Hashable, Any]]) -> Dict[int, TrackResult]:
+        """One frame (single stream) or ``{stream: frame}``; returns ``{target id: result}``.
+
+        Targets whose stream has no frame in this call keep their state and are not returned.
+        """
+        if not self._targets:
+            return {}
+        if not isinstance(frames, Mapping):
+            streams = {s for s, _ in self._targets.values()}
+            if len(streams) > 1:
+                raise InvalidFrameError("targets span several streams: pass {stream: frame}")
+            frames = {next(iter(streams)): frames}
+        images = {}
+        ids, kernels = self._kernels()
+        active = [i for i in ids if self._targets[i][0] in frames]
+        crops, per_target = [], 0
+        for i in active:
+            stream, state = self._targets[i]
+            if stream not in images:
+                images[stream] = self.tracker.check_frame(frames[stream], state)
+            target_crops = self.tracker.search_crops(images[stream], state)
+            per_target = len(target_crops)
+            crops.extend(target_crops)
+        if not active:
+            return {}
+        if len(active) != len(ids):
+            index = torch.tensor([ids.index(i) for i in active], device=kernels[0].device)
+            kernels = tuple(k.index_select(0, index) for k in kernels)
+        with torch.inference_mode():
+            outputs = [o.float().cpu().numpy() for o in self.tracker.net.track(self.tracker.to_tensor(crops), *kernels)]
+        results = {}
+        for n, i in enumerate(active):
+            part = [o[n * per_target : (n + 1) * per_target] for o in outputs]
+            results[i] = self.tracker.locate(self._targets[i][1], part)
+        return results
