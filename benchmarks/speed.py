@@ -57,6 +57,24 @@ def time_network(tracker, clip):
     return statistics.median(times) * 1000
 
 
+def time_pool(name: str, clip, targets: int, frames: int) -> dict:
+    """Median ms per frame of a pool holding ``targets`` copies spread over the frame."""
+    from tracker import TrackerPool
+
+    pool = TrackerPool(load_tracker(name))
+    h, w = clip.frames[0].shape[:2]
+    rng = np.random.default_rng(0)
+    for k in range(targets):
+        box = (clip.boxes[0] if k == 0 else (rng.uniform(0, w - 60), rng.uniform(0, h - 60), 50, 50))
+        pool.add(clip.frames[0], box)
+    times = []
+    for i in range(1, frames + 1):
+        tic = time.perf_counter()
+        pool.update(clip.frames[i])
+        times.append(time.perf_counter() - tic)
+    return {"ms": statistics.median(times) * 1000}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=201)
@@ -87,6 +105,12 @@ def main() -> int:
                 e2e_dec = time_tracker(tracker, clip, encoded, decode=True)
                 rows.append({"model": name, "threads": threads, "size": f"{w}x{h}", "net_ms": net_ms, "e2e_ms": e2e,
                              "e2e_decode_ms": e2e_dec, "vs_nano": (nano_ms / e2e) if nano_ms else None})
+    pool_rows = []
+    torch.set_num_threads(max(int(t) for t in args.threads.split(",")))
+    clip, _ = clips[(640, 480)]
+    for name in [m for m in args.models.split(",") if m]:
+        for n in (1, 4, 16, 64):
+            pool_rows.append({"model": name, "targets": n, **time_pool(name, clip, n, frames=min(60, args.frames - 1))})
     lines = [
         "# Speed", "",
         f"`python benchmarks/speed.py --frames {args.frames}` on {platform.processor() or platform.machine()}, "
@@ -99,12 +123,16 @@ def main() -> int:
         ratio = f"{r['vs_nano']:.2f}x" if r["vs_nano"] is not None else "-"
         lines.append(f"| {r['model']} | {r['threads']} | {r['size']} | {net} | {r['e2e_ms']:.2f} ({1000 / r['e2e_ms']:.0f}) | "
                      f"{r['e2e_decode_ms']:.2f} ({1000 / r['e2e_decode_ms']:.0f}) | {ratio} |")
+    lines += ["", f"Batched pool (`TrackerPool`), one 640x480 stream, {torch.get_num_threads()} threads: one batched forward per frame.", "",
+              "| model | targets | ms per frame | frames/s | target-updates/s |", "|---|---|---|---|---|"]
+    for r in pool_rows:
+        lines.append(f"| {r['model']} | {r['targets']} | {r['ms']:.1f} | {1000 / r['ms']:.1f} | {r['targets'] * 1000 / r['ms']:.0f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    out.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+    out.with_suffix(".json").write_text(json.dumps({"single": rows, "pool": pool_rows}, indent=1))
     return 0
 
 
