@@ -12,6 +12,7 @@ from .errors import TrackerError
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
     from .eval import cli as eval_cli
+    from .export import cli as export_cli
     from .models import cli as convert_cli
     from .train import cli as train_cli
     from .video import cli as track_cli
@@ -24,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     train_cli.add_parser(sub)
     convert_cli.add_parser(sub)
     eval_cli.add_parser(sub)
+    export_cli.add_parser(sub)
     return parser
 
 

@@ -7,9 +7,31 @@ from typing import Tuple
 import torch
 from torch import nn
 
-from .ops import xcorr, xcorr_depthwise
+from .ops import xcorr, xcorr_depthwise, xcorr_depthwise_matmul, xcorr_matmul
 
 Kernels = Tuple[torch.Tensor, ...]
+
+
+class Correlation(nn.Module):
+    """The correlation operator of a head; ``use_matmul(True)`` swaps in the export-friendly
+    (Slice + MatMul) formulation, which computes the same values."""
+
+    def __init__(self, depthwise: bool) -> None:
+        super().__init__()
+        self.depthwise = depthwise
+        self.matmul = False
+
+    def forward(self, search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+        if self.depthwise:
+            return (xcorr_depthwise_matmul if self.matmul else xcorr_depthwise)(search, kernel)
+        return (xcorr_matmul if self.matmul else xcorr)(search, kernel)
+
+
+def use_matmul_correlation(net: nn.Module, enabled: bool = True) -> nn.Module:
+    for module in net.modules():
+        if isinstance(module, Correlation):
+            module.matmul = enabled
+    return net
 
 
 class XCorrHead(nn.Module):
@@ -18,12 +40,13 @@ class XCorrHead(nn.Module):
     def __init__(self, out_scale: float = 0.001) -> None:
         super().__init__()
         self.out_scale = out_scale
+        self.corr = Correlation(depthwise=False)
 
     def template(self, zf: torch.Tensor) -> Kernels:
         return (zf,)
 
     def search(self, xf: torch.Tensor, zf: torch.Tensor) -> Tuple[torch.Tensor]:
-        return (xcorr(xf, zf) * self.out_scale,)
+        return (self.corr(xf, zf) * self.out_scale,)
 
 
 class UpChannelRPN(nn.Module):
@@ -38,13 +61,14 @@ class UpChannelRPN(nn.Module):
         self.search_cls_conv = nn.Conv2d(in_channels, in_channels, kernel_size=3)
         self.search_loc_conv = nn.Conv2d(in_channels, in_channels, kernel_size=3)
         self.loc_adjust = nn.Conv2d(loc_out, loc_out, kernel_size=1)
+        self.corr = Correlation(depthwise=False)
 
     def template(self, zf: torch.Tensor) -> Kernels:
         return self.template_cls_conv(zf), self.template_loc_conv(zf)
 
     def search(self, xf: torch.Tensor, cls_kernel: torch.Tensor, loc_kernel: torch.Tensor) -> Kernels:
-        cls = xcorr(self.search_cls_conv(xf), cls_kernel)
-        loc = self.loc_adjust(xcorr(self.search_loc_conv(xf), loc_kernel))
+        cls = self.corr(self.search_cls_conv(xf), cls_kernel)
+        loc = self.loc_adjust(self.corr(self.search_loc_conv(xf), loc_kernel))
         return cls, loc
 
 
@@ -63,9 +87,10 @@ class DepthwiseXCorr(nn.Module):
             nn.Conv2d(hidden, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True),
             nn.Conv2d(hidden, out_channels, 1),
         )
+        self.corr = Correlation(depthwise=True)
 
     def search(self, xf: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
-        return self.head(xcorr_depthwise(self.conv_search(xf), kernel))
+        return self.head(self.corr(self.conv_search(xf), kernel))
 
 
 class DepthwiseRPN(nn.Module):
@@ -102,12 +127,13 @@ class LightRPN(nn.Module):
         self.adjust_search = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden))
         self.cls = _tower(hidden, 2 * anchor_num)
         self.loc = _tower(hidden, 4 * anchor_num)
+        self.corr = Correlation(depthwise=True)
 
     def template(self, zf: torch.Tensor) -> Kernels:
         return (self.adjust_kernel(zf),)
 
     def search(self, xf: torch.Tensor, kernel: torch.Tensor) -> Kernels:
-        feature = xcorr_depthwise(self.adjust_search(xf), kernel)
+        feature = self.corr(self.adjust_search(xf), kernel)
         return self.cls(feature), self.loc(feature)
 
 

@@ -49,3 +49,33 @@ def center_crop(features: torch.Tensor, size: int) -> torch.Tensor:
         return features
     start = (features.shape[-1] - size) // 2
     return features[..., start : start + size, start : start + size]
+
+
+def xcorr_depthwise_matmul(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """:func:`xcorr_depthwise` as window slices and one batched MatMul.
+
+    Same result, but only Slice/Reshape/Concat/MatMul - operators that exporters and
+    OpenCV's DNN engine handle when the kernel is a graph *input* (a convolution whose
+    weights are an input does not load in OpenCV's classic engine). Shapes are static.
+    """
+    kernel = match_batch(kernel, search)
+    b, c, h, w = search.shape
+    kh, kw = kernel.shape[2], kernel.shape[3]
+    oh, ow = h - kh + 1, w - kw + 1
+    windows = [search[:, :, u : u + oh, v : v + ow].reshape(b * c, 1, oh * ow) for u in range(kh) for v in range(kw)]
+    patches = torch.cat(windows, dim=1)  # (B*C, kh*kw, oh*ow)
+    out = torch.matmul(kernel.reshape(b * c, 1, kh * kw), patches)  # (B*C, 1, oh*ow)
+    return out.reshape(b, c, oh, ow)
+
+
+def xcorr_matmul(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """:func:`xcorr` (full correlation, K outputs) as window slices and one MatMul."""
+    kernel = match_batch(kernel, search)
+    b, c, h, w = search.shape
+    kh, kw = kernel.shape[2], kernel.shape[3]
+    k = kernel.shape[1] // c
+    oh, ow = h - kh + 1, w - kw + 1
+    windows = [search[:, :, u : u + oh, v : v + ow].reshape(b, c, 1, oh * ow) for u in range(kh) for v in range(kw)]
+    patches = torch.cat(windows, dim=2).reshape(b, c * kh * kw, oh * ow)  # (B, C*kh*kw, oh*ow)
+    weights = kernel.reshape(b, k, c * kh * kw)
+    return torch.matmul(weights, patches).reshape(b, k, oh, ow)

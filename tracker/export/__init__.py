@@ -1,0 +1,5 @@
+"""Export to deployment runtimes and trackers that run the exported graphs."""
+from .onnx import export_onnx
+from .runtime import ExportedNet, load_exported_tracker
+
+__all__ = ["export_onnx", "ExportedNet", "load_exported_tracker"]
