@@ -50,9 +50,10 @@ class MatchingRPN(nn.Module):
 
     is_rpn = True
 
-    def __init__(self, config: ModelConfig, init_size) -> None:
+    def __init__(self, config: ModelConfig, init_size, absolute: bool = False) -> None:
         super().__init__()
         self.config = config
+        self.absolute = absolute  # calibrated scores (target present ~0.9, absent ~0.05) for lost detection
         p = config.siamrpn
         w, h = init_size
         s = p.exemplar_size / context_size((w, h), p.context)
@@ -69,8 +70,11 @@ class MatchingRPN(nn.Module):
         a = self.config.anchors
         shapes = torch.tensor(anchor_shapes(a.stride, a.ratios, a.scales), dtype=torch.float32)
         b, _, s, _ = score.shape
-        peak = score.flatten(1).max(dim=1).values.clamp(min=1e-6)[:, None, None, None]
-        fg = (score / peak - 0.9) * 30.0  # relative to the peak: sharp, like a trained head
+        if self.absolute:
+            fg = (score - 1.5) * 3.0
+        else:
+            peak = score.flatten(1).max(dim=1).values.clamp(min=1e-6)[:, None, None, None]
+            fg = (score / peak - 0.9) * 30.0  # relative to the peak: sharp, like a trained head
         cls = torch.cat([torch.zeros(b, k, s, s), fg.expand(b, k, s, s)], dim=1)
         loc = torch.zeros(b, 4 * k, s, s)
         loc[:, 2 * k : 3 * k] = torch.log(self.crop_size[0] / shapes[:, 0])[None, :, None, None]

@@ -77,9 +77,18 @@ class SiamRPNParams:
 
 @dataclass(frozen=True)
 class LostParams:
-    """When ``TrackResult.ok`` is False: score below ``threshold``."""
+    """Lost-target detection and long-term re-detection.
+
+    ``ok`` turns False when the best score falls below ``threshold``. In ``longterm`` mode
+    the tracker then freezes its box, searches a crop of ``lost_instance_size`` pixels at
+    the same scale (up to the whole frame) without the motion window, and declares the
+    target found again when the score reaches ``recover_threshold``.
+    """
 
     threshold: float = 0.3
+    longterm: bool = False
+    lost_instance_size: int = 767
+    recover_threshold: float = 0.6
 
 
 @dataclass(frozen=True)

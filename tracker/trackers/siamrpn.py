@@ -45,21 +45,32 @@ class SiamRPNTracker(SiameseTracker):
         side = round(context_size(state.size, p.context))
         return crop_and_resize(image, state.center, side, p.exemplar_size, state.avg_color)
 
+    def instance_size(self, state: TargetState) -> int:
+        """The search crop's side: larger (same scale) while a long-term tracker is lost."""
+        p, lost = self.config.siamrpn, self.config.lost
+        if not (lost.longterm and state.extra.get("lost")):
+            return p.instance_size
+        s_z = context_size(state.size, p.context)
+        stride = self.config.anchors.stride
+        whole_frame = p.exemplar_size * 2 * max(state.frame_shape) / s_z  # reaches every corner
+        size = min(lost.lost_instance_size, max(p.instance_size, whole_frame))
+        return int(p.instance_size + np.ceil((size - p.instance_size) / stride) * stride)
+
     def search_crops(self, image: np.ndarray, state: TargetState) -> List[np.ndarray]:
         p = self.config.siamrpn
-        s_x = context_size(state.size, p.context) * p.instance_size / p.exemplar_size
+        instance = self.instance_size(state)
+        s_x = context_size(state.size, p.context) * instance / p.exemplar_size
         state.extra["scale_z"] = p.exemplar_size / context_size(state.size, p.context)
-        return [crop_and_resize(image, state.center, round(s_x), p.instance_size, state.avg_color)]
+        return [crop_and_resize(image, state.center, round(s_x), instance, state.avg_color)]
 
     def _grid(self, score_size: int):
-        cache = getattr(self, "_grid_cache", None)
-        if cache is None or cache[0] != score_size:
+        cache = self.__dict__.setdefault("_grid_cache", {})
+        if score_size not in cache:
             a = self.config.anchors
             anchors = anchor_grid(a.stride, a.ratios, a.scales, score_size)
             window = np.tile(hann_window(score_size).ravel(), len(a.ratios) * len(a.scales))
-            cache = (score_size, anchors, window)
-            self._grid_cache = cache
-        return cache[1], cache[2]
+            cache[score_size] = (anchors, window)
+        return cache[score_size]
 
     def locate(self, state: TargetState, outputs: List[np.ndarray]) -> TrackResult:
         p = self.config.siamrpn
@@ -75,17 +86,27 @@ class SiamRPNTracker(SiameseTracker):
         r_c = _change((w_z / h_z) / (boxes[2] / boxes[3]))
         penalty = np.exp(-(r_c * s_c - 1) * p.penalty_k)
         pscore = penalty * score
-        pscore = pscore * (1 - p.window_influence) + window * p.window_influence
+        lost = self.config.lost
+        searching = lost.longterm and state.extra.get("lost", False)
+        influence = 0.0 if searching else p.window_influence  # no motion prior while re-detecting
+        pscore = pscore * (1 - influence) + window * influence
         best = int(np.argmax(pscore))
-
-        box = boxes[:, best] / scale_z
-        lr = penalty[best] * score[best] * p.lr
-        center = state.center + box[:2]
-        size = state.size * (1 - lr) + box[2:] * lr
-
-        height, width = state.frame_shape
-        center = np.clip(center, 0, [width, height])
-        size = np.clip(size, p.min_size, [max(width, p.min_size), max(height, p.min_size)])
-        state.center, state.size = center, size
         best_score = float(score[best])
-        return TrackResult(box=state.box, score=best_score, ok=best_score >= self.config.lost.threshold)
+
+        if searching:
+            found = best_score >= lost.recover_threshold
+        else:
+            found = best_score >= lost.threshold or not lost.longterm
+        if found:
+            box = boxes[:, best] / scale_z
+            lr = penalty[best] * score[best] * p.lr
+            height, width = state.frame_shape
+            state.center = np.clip(state.center + box[:2], 0, [width, height])
+            size = state.size * (1 - lr) + box[2:] * lr
+            state.size = np.clip(size, p.min_size, [max(width, p.min_size), max(height, p.min_size)])
+        if lost.longterm:
+            state.extra["lost"] = not found if searching else best_score < lost.threshold
+            ok = not state.extra["lost"]
+        else:
+            ok = best_score >= lost.threshold
+        return TrackResult(box=state.box, score=best_score, ok=ok)

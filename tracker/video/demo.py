@@ -3,7 +3,7 @@ background. Deterministic, so the demo, the tests and the docs all see the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -32,8 +32,13 @@ def make_object(rng: np.random.Generator, size: int = 96) -> np.ndarray:
 
 
 def generate_clip(num_frames: int = 120, width: int = 640, height: int = 360, seed: int = 7,
-                  base_size: Tuple[int, int] = (72, 56), scale_range: Tuple[float, float] = (0.8, 1.35)) -> DemoClip:
-    """Object on a Lissajous path, its size swinging through ``scale_range``."""
+                  base_size: Tuple[int, int] = (72, 56), scale_range: Tuple[float, float] = (0.8, 1.35),
+                  hidden: Optional[Tuple[int, int]] = None) -> DemoClip:
+    """Object on a Lissajous path, its size swinging through ``scale_range``.
+
+    Frames ``hidden[0] <= i < hidden[1]`` do not show the object (its box is NaN): it has
+    left the view, and re-enters further along its path.
+    """
     rng = np.random.default_rng(seed)
     background = _smooth_texture(rng, height, width, 40, 0.6)
     patch = make_object(rng)
@@ -46,6 +51,10 @@ def generate_clip(num_frames: int = 120, width: int = 640, height: int = 360, se
         cy = height * (0.5 + 0.28 * np.sin(4 * np.pi * t + 0.5))
         x, y = cx - w / 2, cy - h / 2
         frame = background.copy()
+        if hidden is not None and hidden[0] <= i < hidden[1]:
+            frames.append(frame)
+            boxes.append((np.nan,) * 4)
+            continue
         x0, y0 = int(round(x)), int(round(y))
         pw, ph = int(round(w)), int(round(h))
         frame[y0 : y0 + ph, x0 : x0 + pw] = cv2.resize(patch, (pw, ph), interpolation=cv2.INTER_AREA)

@@ -1,0 +1,54 @@
+"""Lost-target detection (``ok``) and long-term re-detection on a clip where the object
+leaves the view and re-enters elsewhere."""
+from dataclasses import replace
+
+import numpy as np
+
+from conftest import MatchingRPN
+from tracker.geometry import iou
+from tracker.trackers import SiamRPNTracker
+from tracker.video.demo import generate_clip
+from tracker.zoo import model_config
+
+HIDDEN = (40, 70)
+
+
+def run(longterm):
+    cfg = model_config("siamrpn")
+    cfg = replace(cfg, siamrpn=replace(cfg.siamrpn, instance_size=255), lost=replace(cfg.lost, longterm=longterm))
+    clip = generate_clip(num_frames=120, scale_range=(0.9, 1.1), hidden=HIDDEN)
+    tracker = SiamRPNTracker(MatchingRPN(cfg, clip.boxes[0][2:], absolute=True), cfg)
+    tracker.init(clip.frames[0], clip.boxes[0])
+    results = [tracker.update(f) for f in clip.frames[1:]]
+    return clip, results
+
+
+def flag_stats(clip, results, upto=None):
+    visible = np.isfinite(clip.boxes[1:]).all(axis=1)[:upto]
+    ok = np.array([r.ok for r in results])[:upto]
+    lost_pred, lost_true = ~ok, ~visible
+    precision = (lost_pred & lost_true).sum() / max(lost_pred.sum(), 1)
+    recall = (lost_pred & lost_true).sum() / max(lost_true.sum(), 1)
+    return precision, recall
+
+
+def test_ok_turns_false_while_the_target_is_gone():
+    clip, results = run(longterm=False)
+    # a short-term tracker does not find the target where it re-enters: score until then
+    precision, recall = flag_stats(clip, results, upto=HIDDEN[1] - 1)
+    assert recall >= 0.95 and precision >= 0.8
+    assert all(r.ok for r in results[: HIDDEN[0] - 2])
+
+
+def test_longterm_mode_reacquires_the_target():
+    clip, short = run(longterm=False)
+    _, long = run(longterm=True)
+    after = slice(HIDDEN[1] + 10, None)  # a few frames to find it again
+    gt = clip.boxes[1:][after]
+    iou_long = iou(np.array([r.box for r in long])[after], gt)
+    iou_short = iou(np.array([r.box for r in short])[after], gt)
+    assert iou_long.mean() > 0.6
+    assert iou_long.mean() > iou_short.mean() + 0.3
+    precision, recall = flag_stats(clip, long)
+    assert recall >= 0.95 and precision >= 0.8
+    assert all(r.ok for r in long[HIDDEN[1] + 10 :])
