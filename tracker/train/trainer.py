@@ -204,7 +204,7 @@ class Trainer:
                 steps += 1
                 elapsed = time.perf_counter() - tic
                 tic = time.perf_counter()
-                record = {"epoch": self.epoch, "iteration": self.iteration, "lr": lr, "pairs_per_s": self.cfg.optim.batch_size * self.world / max(elapsed, 1e-9)}
+                record = {"time": round(time.time(), 3), "epoch": self.epoch, "iteration": self.iteration, "lr": lr, "pairs_per_s": self.cfg.optim.batch_size * self.world / max(elapsed, 1e-9)}
                 record.update({k: float(v.detach()) for k, v in losses.items()})
                 if self.rank == 0:
                     with open(log_path, "a") as fh:
@@ -238,7 +238,7 @@ class Trainer:
                 self.best_auc = result["val_auc"]
                 save_checkpoint(self.out / "model_best.pt", self.net, meta)
             with open(self.out / "log.jsonl", "a") as fh:
-                fh.write(json.dumps({"event": "epoch_end", **result}) + "\n")
+                fh.write(json.dumps({"event": "epoch_end", "time": round(time.time(), 3), **result}) + "\n")
             log.info("epoch %d: %s", self.epoch, result)
         self.save_state()
         if self.world > 1:
