@@ -12,10 +12,21 @@ import numpy as np
 from ..errors import DatasetError
 
 
+def _jpeg_is_complete(path: str) -> bool:
+    """A JPEG ends with the EOI marker; libjpeg silently greys out the rest of a cut file."""
+    with open(path, "rb") as fh:
+        fh.seek(0, 2)
+        fh.seek(max(fh.tell() - 32, 0))
+        return b"\xff\xd9" in fh.read()
+
+
 def read_image(path: str) -> np.ndarray:
-    """Decode an image as HxWx3 BGR uint8; a missing or unreadable file is a ``DatasetError``."""
+    """Decode an image as HxWx3 BGR uint8; a missing, truncated or unreadable file is a
+    ``DatasetError`` (never a partly grey frame)."""
     if not Path(path).is_file():
         raise DatasetError(f"frame file is missing: {path}")
+    if path.lower().endswith((".jpg", ".jpeg")) and not _jpeg_is_complete(path):
+        raise DatasetError(f"frame file is a truncated JPEG: {path}")
     image = cv2.imread(path, cv2.IMREAD_COLOR)
     if image is None:
         raise DatasetError(f"frame file cannot be decoded (corrupt or not an image): {path}")

@@ -11,6 +11,7 @@ from typing import Iterator, List, Optional, Union
 import cv2
 import numpy as np
 
+from ..data.sequence import read_image
 from ..errors import SourceError
 
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -79,10 +80,7 @@ class ImageListSource(FrameSource):
 
     def __iter__(self) -> Iterator[np.ndarray]:
         for path in self.files:
-            frame = cv2.imread(path, cv2.IMREAD_COLOR)
-            if frame is None:
-                raise SourceError(f"cannot decode image {path} (corrupt or not an image)")
-            yield frame
+            yield read_image(path)
 
 
 class ArraySource(FrameSource):
