@@ -109,3 +109,16 @@ def got10k_root(tmp_path_factory):
         c = generate_clip(num_frames=12, width=320, height=240, seed=seed, base_size=(48, 40))
         seqs.append((f"seq{seed}", c.frames, c.boxes))
     return write_got10k(root, seqs)
+
+
+@pytest.fixture(scope="session")
+def random_light_weights(tmp_path_factory):
+    """An untrained light model as a siamtrack checkpoint: for plumbing, not accuracy."""
+    from tracker.models import SiameseNet
+    from tracker.models.checkpoint import save_checkpoint
+    from tracker.zoo import model_config
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "light.pt"
+    save_checkpoint(path, SiameseNet(model_config("light")), {})
+    return str(path)

@@ -16,16 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def weights(tmp_path_factory):
-    import torch
-    from tracker.models import SiameseNet
-    from tracker.models.checkpoint import save_checkpoint
-    from tracker.zoo import model_config
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("w") / "light.pt"
-    save_checkpoint(path, SiameseNet(model_config("light")), {})
-    return str(path)
+def weights(random_light_weights):
+    return random_light_weights
 
 
 def all_boxes(results_dir, name, seqs):

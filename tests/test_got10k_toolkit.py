@@ -11,16 +11,8 @@ from tracker.data.readers import read_got10k, read_otb  # noqa: E402
 
 
 @pytest.fixture(scope="module")
-def light_weights(tmp_path_factory):
-    import torch
-    from tracker.models import SiameseNet
-    from tracker.models.checkpoint import save_checkpoint
-    from tracker.zoo import model_config
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("w") / "light.pt"
-    save_checkpoint(path, SiameseNet(model_config("light")), {})
-    return str(path)
+def light_weights(random_light_weights):
+    return random_light_weights
 
 
 @pytest.fixture(scope="module")
