@@ -38,6 +38,13 @@ def test_layout_report_and_plots(got10k_root, weights, tmp_path):
     for f in ("report.md", "report.json", "success_plot.png", "precision_plot.png"):
         assert (tmp_path / "P" / f).is_file()
     assert "| light |" in (tmp_path / "P" / "report.md").read_text()
+    # a later run with another tracker, compared with what is already in the results folder
+    proc = subprocess.run([sys.executable, "-m", "tracker", "eval", str(got10k_root), "--model", "light", "--weights", weights,
+                           "--name", "light_v2", "--baselines", "none", "--results-dir", str(tmp_path / "R"), "--report", str(tmp_path / "C"),
+                           "--compare"], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    table = (tmp_path / "C" / "report.md").read_text()
+    assert all(f"| {n} |" in table for n in ("light", "light_v2", "opencv_mil"))
 
 
 def test_two_workers_and_ray_match_one_worker(got10k_root, weights, tmp_path):

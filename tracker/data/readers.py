@@ -5,12 +5,14 @@
 * VOT: ``root/list.txt`` + ``<seq>/groundtruth.txt`` (rectangles or polygons, images in
   ``<seq>/color/`` or ``<seq>/``), 1-based like the toolkit
 * LaSOT: ``root/<class>/<class>-<n>/{img/, groundtruth.txt, full_occlusion.txt, out_of_view.txt}``
+* UAV123: ``root/anno/UAV123/<seq>.txt`` + ``root/data_seq/UAV123/<video>/`` (1-based)
 * a plain image folder + box file
 """
 from __future__ import annotations
 
 import glob
 import os
+import re
 from pathlib import Path
 from typing import Iterator, List, Optional, Union
 
@@ -143,6 +145,42 @@ def read_lasot(root: Union[str, Path]) -> List[Sequence]:
     return sequences
 
 
+_UAV_STRUCT = re.compile(
+    r"'name'\s*,\s*'(?P<name>[^']+)'.*?'path'\s*,\s*'(?P<path>[^']+)'.*?'startFrame'\s*,\s*(?P<start>\d+)\s*,\s*'endFrame'\s*,\s*(?P<end>\d+)",
+    re.S,
+)
+
+
+def read_uav123(root: Union[str, Path]) -> List[Sequence]:
+    """UAV123 / UAV123@10fps: ``anno/<set>/<seq>.txt`` (1-based, NaN rows when absent) and
+    ``data_seq/<set>/<video>/*.jpg``. Sub-sequences such as ``bird1_1`` take their frame
+    ranges from the benchmark's ``configSeqs.m`` when it is under ``root``."""
+    root = Path(root)
+    annos = sorted(root.glob("anno/*/*.txt"))
+    if not annos:
+        raise DatasetError(f"{root}: no UAV123 annotations (anno/<set>/<seq>.txt)")
+    ranges = {}
+    for config in root.rglob("configSeqs*.m"):
+        for m in _UAV_STRUCT.finditer(config.read_text(errors="replace")):
+            video = Path(m["path"].replace("\\", "/").rstrip("/")).name
+            ranges[m["name"]] = (video, int(m["start"]), int(m["end"]))
+    sequences = []
+    for anno in annos:
+        name, subset = anno.stem, anno.parent.name
+        video, start, end = ranges.get(name, (name, 1, None))
+        folder = root / "data_seq" / subset / video
+        if not folder.is_dir():
+            raise DatasetError(f"{root}: frames of {name!r} not found in {folder}"
+                               + ("" if name in ranges else " (a sub-sequence needs configSeqs.m for its frame range)"))
+        boxes = parse_box_lines(anno.read_text(), str(anno))
+        boxes[:, :2] -= 1
+        frames = _images(folder)[start - 1 : end]
+        if len(frames) != len(boxes):
+            raise DatasetError(f"{name}: {len(frames)} frames but {len(boxes)} boxes")
+        sequences.append(Sequence(name, frames, boxes))
+    return sequences
+
+
 def read_image_folder(folder: Union[str, Path], box_file: Union[str, Path, None] = None) -> Sequence:
     """A folder (or glob) of images plus an optional box file (0-based x,y,w,h lines)."""
     folder_str = str(folder)
@@ -165,7 +203,7 @@ def read_image_folder(folder: Union[str, Path], box_file: Union[str, Path, None]
     return Sequence(name, frames, boxes)
 
 
-LAYOUTS = {"got10k": read_got10k, "otb": read_otb, "vot": read_vot, "lasot": read_lasot}
+LAYOUTS = {"got10k": read_got10k, "otb": read_otb, "vot": read_vot, "lasot": read_lasot, "uav123": read_uav123}
 
 
 def detect_layout(root: Union[str, Path]) -> str:
@@ -173,6 +211,8 @@ def detect_layout(root: Union[str, Path]) -> str:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"dataset root not found: {root}")
+    if any(root.glob("anno/*/*.txt")) and (root / "data_seq").is_dir():
+        return "uav123"
     if any(root.glob("*/img/*")) and any(root.glob("*/groundtruth_rect*.txt")):
         return "otb"
     if any(root.glob("*/*/img")) and any(root.glob("*/*/groundtruth.txt")):

@@ -26,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="run sequences as Ray tasks (ADDRESS of a cluster, or none for a local instance)")
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that already have results")
     p.add_argument("--sequences", help="comma list of sequence names to run (default: all)")
+    p.add_argument("--compare", action="store_true", help="report every tracker with complete results in --results-dir (earlier runs too)")
     p.add_argument("--device", default="cpu")
     p.set_defaults(func=run)
 
@@ -61,7 +62,15 @@ def run(args: argparse.Namespace) -> int:
     if args.report:
         from .report import evaluate, markdown
 
-        report = evaluate(args.results_dir, [s.name for s in specs], sequences)
+        names = [s.name for s in specs]
+        if args.compare:
+            from pathlib import Path
+
+            from .experiment import is_done
+
+            found = sorted(p.name for p in Path(args.results_dir).iterdir() if p.is_dir())
+            names += [n for n in found if n not in names and all(is_done(Path(args.results_dir), n, q) for q in sequences)]
+        report = evaluate(args.results_dir, names, sequences)
         paths = write_report(report, args.report, f"{args.root}")
         print(markdown(report, str(args.root)).split("## AUC per sequence")[0])
         print("report:", ", ".join(str(p) for p in paths))
