@@ -1,0 +1,90 @@
+#!/usr/bin/env python3
+"""Lost-target detection and long-term re-detection, measured on real sequences.
+
+* The ``ok`` flag against ground-truth absence, on the sequences of ``sot/train`` whose
+  ``absence.label`` marks frames where the target is gone (TLD, VOT-LT, UAV: reported
+  apart, since the models saw these sequences in training): precision and recall of
+  "lost" (``ok`` False) for absent frames, with and without long-term mode.
+* OTB success AUC on ``sot/val`` with and without long-term mode.
+
+    python benchmarks/lost.py [--model light] [--out benchmarks/results/lost.md]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from tracker.data.readers import read_got10k
+from tracker.eval.metrics import score_sequence
+from tracker.eval.runner import run_sequence
+from tracker.zoo import load_model, load_tracker
+
+SHARED = Path(os.environ.get("SIAMTRACK_SHARED", "../shared"))
+
+
+def tracker_for(model: str, longterm: bool):
+    config = load_model(model).config
+    return load_tracker(model, config=replace(config, lost=replace(config.lost, longterm=longterm)))
+
+
+def flag_table(model: str, sequences) -> list:
+    rows = []
+    for longterm in (False, True):
+        tp = fp = fn = 0
+        aucs = []
+        for seq in sequences:
+            run = run_sequence(tracker_for(model, longterm), seq)
+            lost_pred = ~run.ok[1:]
+            lost_true = seq.absent[1:]
+            tp += int((lost_pred & lost_true).sum())
+            fp += int((lost_pred & ~lost_true).sum())
+            fn += int((~lost_pred & lost_true).sum())
+            aucs.append(score_sequence(run.boxes, seq.boxes, seq.absent).auc)
+        rows.append({"longterm": longterm, "precision": tp / max(tp + fp, 1), "recall": tp / max(tp + fn, 1),
+                     "absent_frames": tp + fn, "auc": float(np.mean(aucs))})
+    return rows
+
+
+def val_auc(model: str, sequences) -> list:
+    rows = []
+    for longterm in (False, True):
+        aucs, lost_rate = [], []
+        for seq in sequences:
+            run = run_sequence(tracker_for(model, longterm), seq)
+            aucs.append(score_sequence(run.boxes, seq.boxes, seq.absent).auc)
+            lost_rate.append(float((~run.ok[1:]).mean()))
+        rows.append({"longterm": longterm, "auc": float(np.mean(aucs)), "frames_flagged_lost": float(np.mean(lost_rate))})
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="light")
+    parser.add_argument("--out", default="benchmarks/results/lost.md")
+    args = parser.parse_args()
+    train = [s for s in read_got10k(SHARED / "data/sot/train") if s.absent.sum() >= 10]
+    val = read_got10k(SHARED / "data/sot/val")
+    flags = flag_table(args.model, train)
+    vals = val_auc(args.model, val)
+    lines = [f"# Lost-target detection ({args.model})", "",
+             f"`python benchmarks/lost.py --model {args.model}`; `ok` is False when the score < lost.threshold.", "",
+             "## `ok` vs ground-truth absence (sot/train sequences with >= 10 absent frames, seen in training)", "",
+             "Sequences: " + ", ".join(f"{s.name} ({int(s.absent.sum())}/{len(s)} absent)" for s in train), "",
+             "| long-term | lost precision | lost recall | absent frames | AUC |", "|---|---|---|---|---|"]
+    lines += [f"| {r['longterm']} | {r['precision']:.3f} | {r['recall']:.3f} | {r['absent_frames']} | {r['auc']:.3f} |" for r in flags]
+    lines += ["", "## sot/val (29 sequences; no absent frames, occlusions only)", "",
+              "| long-term | AUC | frames flagged lost |", "|---|---|---|"]
+    lines += [f"| {r['longterm']} | {r['auc']:.3f} | {r['frames_flagged_lost']:.3f} |" for r in vals]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
