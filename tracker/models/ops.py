@@ -16,6 +16,8 @@ def match_batch(kernel: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         return kernel
     if ns % nk != 0:
         raise ValueError(f"search batch {ns} is not a multiple of template batch {nk}")
+    if nk == 1:  # one target, several scales: a broadcast (exports as a plain Expand)
+        return kernel.expand(ns, *kernel.shape[1:])
     return kernel.repeat_interleave(ns // nk, dim=0)
 
 
