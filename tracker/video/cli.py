@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
@@ -125,12 +126,18 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     bar = tqdm(total=total, unit="frame", disable=source.live, file=sys.stderr)
+    # Ctrl-C sets a flag the loop checks between frames, so no library call can swallow it
+    # and the output files are always closed properly.
+    interrupted = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     try:
         summary = track_frames(
             tracker, frames, init_box=init_box, select_box=select_with_mouse if args.select else None,
             video=video, show=show_window if args.show else None, on_frame=lambda i: bar.update(1),
+            stop=lambda: bool(interrupted),
         )
     finally:
+        signal.signal(signal.SIGINT, previous)
         bar.close()
         if video is not None:
             video.close()

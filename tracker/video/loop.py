@@ -50,13 +50,17 @@ def track_frames(
     video: Optional[VideoOutput] = None,
     show: Optional[Callable[[np.ndarray], bool]] = None,
     on_frame: Optional[Callable[[int], None]] = None,
+    stop: Optional[Callable[[], bool]] = None,
 ) -> LoopSummary:
-    """Track through ``frames``; ``show(image) -> False`` stops the loop (window closed)."""
+    """Track through ``frames``; ``show(image) -> False`` or ``stop() -> True`` ends the loop."""
     summary = LoopSummary()
     start = time.perf_counter()
     fps_smooth: Optional[float] = None
     try:
         for index, frame in enumerate(frames):
+            if stop is not None and stop():
+                summary.interrupted = True
+                break
             if index == 0:
                 box = init_box if init_box is not None else select_box(frame)
                 tracker.init(frame, box)
