@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from _markdown import publish
 from tracker.data.readers import read_got10k
 from tracker.eval.runner import run_sequence
 from tracker.export import export_onnx, load_exported_tracker
@@ -48,10 +49,7 @@ def main() -> int:
              "| sequence | frames | onnxruntime | OpenCV DNN |", "|---|---|---|---|"]
     lines += [f"| {r['sequence']} | {r['frames']} | {r['ort']:.4f} | {r['opencv']:.4f} |" for r in rows]
     lines.append(f"| **mean** | {sum(r['frames'] for r in rows)} | {np.mean([r['ort'] for r in rows]):.4f} | {np.mean([r['opencv'] for r in rows]):.4f} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
+    publish(lines, args.out)
     return 0
 
 

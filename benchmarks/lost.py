@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from _markdown import publish
 from tracker.data.readers import read_got10k
 from tracker.eval.metrics import score_sequence
 from tracker.eval.runner import run_sequence
@@ -79,10 +80,7 @@ def main() -> int:
     lines += ["", "## sot/val (29 sequences; no absent frames, occlusions only)", "",
               "| long-term | AUC | frames flagged lost |", "|---|---|---|"]
     lines += [f"| {r['longterm']} | {r['auc']:.3f} | {r['frames_flagged_lost']:.3f} |" for r in vals]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
+    publish(lines, args.out)
     return 0
 
 
