@@ -105,6 +105,16 @@ class ModelConfig:
     lost: LostParams = field(default_factory=LostParams)
     input_order: str = "bgr"  # channel order the network was trained on: bgr | rgb
 
+    @property
+    def tracking(self) -> Union[SiamFCParams, SiamRPNParams]:
+        """The post-processing parameters of this model's tracker (crop sizes and the rest)."""
+        return self.siamfc if self.tracker == "siamfc" else self.siamrpn
+
+    @property
+    def crops_per_frame(self) -> int:
+        """Search crops per target and frame: SiamFC's scale pyramid, else one."""
+        return self.siamfc.scale_num if self.tracker == "siamfc" else 1
+
 
 def to_dict(config: Any) -> Dict[str, Any]:
     """Nested plain-dict form (tuples become lists), for JSON/YAML and checkpoints."""

@@ -101,8 +101,9 @@ def load_tracker(
     """A ready tracker: ``load_tracker("siamfc")``, ``load_tracker(weights="run/best.pt")``.
 
     ``config`` replaces the checkpoint's tracking hyper-parameters (it must describe the
-    same network). ``fast`` folds BatchNorm and uses channels-last convolutions (same
-    boxes as the plain network; ``fast=False`` runs the network as trained).
+    same network). ``fast`` folds BatchNorm and uses channels-last convolutions: the same
+    network outputs up to float rounding, which can still steer a long run to different
+    boxes when two peaks are nearly tied; ``fast=False`` runs the network as trained.
     """
     ckpt = load_model(name, weights)
     if config is not None:

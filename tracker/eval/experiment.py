@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -19,6 +18,7 @@ from typing import Callable, Dict, List, Optional
 import numpy as np
 
 from ..data.sequence import Sequence
+from .runner import run_sequence
 
 log = logging.getLogger(__name__)
 
@@ -68,26 +68,11 @@ def track_one(spec: TrackerSpec, seq: Sequence, results_dir: str, threads: int =
 
     if threads:
         torch.set_num_threads(threads)
-    tracker = spec.build()
-    n = len(seq)
-    boxes = np.zeros((n, 4))
-    times = np.zeros(n)
-    decode = 0.0
-    for i in range(n):
-        tic = time.perf_counter()
-        frame = seq.frame(i)
-        decode += time.perf_counter() - tic
-        tic = time.perf_counter()
-        if i == 0:
-            tracker.init(frame, tuple(seq.init_box))
-            boxes[0] = seq.init_box
-        else:
-            boxes[i] = tracker.update(frame).box
-        times[i] = time.perf_counter() - tic
+    run = run_sequence(spec.build(), seq)
     box_path, time_path = result_paths(Path(results_dir), spec.name, seq.name)
-    _write_atomic(time_path, "".join(f"{t:.6f}\n" for t in times))
-    _write_atomic(box_path, "".join(",".join(f"{v:.3f}" for v in b) + "\n" for b in boxes))  # last: marks done
-    return {"tracker": spec.name, "sequence": seq.name, "frames": n, "update_s": float(times[1:].sum()), "decode_s": decode}
+    _write_atomic(time_path, "".join(f"{t:.6f}\n" for t in run.times))
+    _write_atomic(box_path, "".join(",".join(f"{v:.3f}" for v in b) + "\n" for b in run.boxes))  # last: marks done
+    return {"tracker": spec.name, "sequence": seq.name, "frames": len(seq), "update_s": float(run.times[1:].sum()), "decode_s": run.decode_seconds}
 
 
 def run_experiment(

@@ -9,11 +9,10 @@ rather than by editing site-packages:
 * ``ExperimentOTB`` downloads every OTB sequence it does not find: :class:`LocalExperimentOTB`
   runs on the sequences present instead;
 * ``Tracker.track`` opens RGB PIL images lazily, so JPEG decoding lands inside the timed
-  ``update``: our ``track`` decodes with OpenCV first and times ``init``/``update`` alone.
+  ``update``: our ``track`` decodes with OpenCV (truncated files rejected) outside the timed ``init``/``update``.
 """
 from __future__ import annotations
 
-import time
 from typing import List, Optional
 
 import cv2
@@ -26,8 +25,9 @@ from got10k.experiments import ExperimentOTB  # noqa: E402
 from got10k.trackers import Tracker  # noqa: E402
 
 from ..data.readers import read_otb  # noqa: E402
-from ..errors import DatasetError  # noqa: E402
+from ..data.sequence import Sequence  # noqa: E402
 from .experiment import TrackerSpec  # noqa: E402
+from .runner import run_sequence  # noqa: E402
 
 
 def _to_bgr(image) -> np.ndarray:
@@ -50,20 +50,10 @@ class Got10kTracker(Tracker):
         return np.array(self._tracker.update(_to_bgr(image)).box)
 
     def track(self, img_files: List[str], box, visualize: bool = False):
-        boxes = np.zeros((len(img_files), 4))
+        boxes = np.full((len(img_files), 4), np.nan)
         boxes[0] = box
-        times = np.zeros(len(img_files))
-        for f, path in enumerate(img_files):
-            image = cv2.imread(path, cv2.IMREAD_COLOR)
-            if image is None:
-                raise DatasetError(f"cannot decode frame {path}")
-            start = time.perf_counter()
-            if f == 0:
-                self.init(image, box)
-            else:
-                boxes[f] = self.update(image)
-            times[f] = time.perf_counter() - start
-        return boxes, times
+        run = run_sequence(self._tracker, Sequence(self.name, list(img_files), boxes))
+        return run.boxes, run.times
 
 
 class _LocalOTB:

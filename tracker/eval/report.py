@@ -31,9 +31,10 @@ def evaluate(results_dir: str, trackers: List[str], sequences: List[Sequence]) -
     """Scores of every tracker on every sequence; the mean is over sequences (OTB convention)."""
     report: Dict = {"trackers": {}}
     for name in trackers:
-        per_seq, curves_s, curves_p, total_update, total_frames = {}, [], [], 0.0, 0
+        per_seq, curves_s, curves_p, total_update, total_frames, pooled_runs = {}, [], [], 0.0, 0, []
         for seq in sequences:
             boxes, times = load_results(results_dir, name, seq)
+            pooled_runs.append((boxes, seq.boxes, seq.visible, _resolution(seq)))
             s = score_sequence(boxes, seq.boxes, seq.absent)
             per_seq[seq.name] = {**{c: getattr(s, c) for c in COLUMNS}, "frames": s.frames, "fps": float((len(times) - 1) / max(times[1:].sum(), 1e-9))}
             mask = scored_mask(seq.boxes, seq.absent)
@@ -46,8 +47,7 @@ def evaluate(results_dir: str, trackers: List[str], sequences: List[Sequence]) -
             total_frames += len(times) - 1
         mean = {c: float(np.nanmean([v[c] for v in per_seq.values()])) for c in COLUMNS}
         mean["fps"] = total_frames / max(total_update, 1e-9)
-        pooled = got10k_overall((load_results(results_dir, name, q)[0], q.boxes, q.visible, _resolution(q)) for q in sequences)
-        mean["ao_got10k"] = pooled["ao"]
+        mean["ao_got10k"] = got10k_overall(pooled_runs)["ao"]
         report["trackers"][name] = {
             "mean": mean, "sequences": per_seq,
             "success_curve": np.mean(curves_s, axis=0).tolist(), "precision_curve": np.mean(curves_p, axis=0).tolist(),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Callable, List, Optional
+from typing import Callable, Optional
 
 import numpy as np
 
@@ -20,6 +20,7 @@ class SequenceRun:
     scores: np.ndarray  # (N,)
     ok: np.ndarray  # (N,) bool
     times: np.ndarray  # (N,) seconds of init/update alone
+    decode_seconds: float = 0.0  # reading the frames, outside ``times``
 
     @property
     def fps(self) -> float:
@@ -35,15 +36,17 @@ def run_sequence(tracker, seq: Sequence, max_frames: Optional[int] = None, frame
     scores = np.ones(n)
     ok = np.ones(n, dtype=bool)
     times = np.zeros(n)
-    frame = read(0)
-    start = time.perf_counter()
-    tracker.init(frame, tuple(seq.init_box))
-    times[0] = time.perf_counter() - start
-    boxes[0] = seq.init_box
-    for i in range(1, n):
-        frame = read(i)
+    decode = 0.0
+    for i in range(n):
         start = time.perf_counter()
-        result: TrackResult = tracker.update(frame)
+        frame = read(i)
+        decode += time.perf_counter() - start
+        start = time.perf_counter()
+        if i == 0:
+            tracker.init(frame, tuple(seq.init_box))
+            boxes[0] = seq.init_box
+        else:
+            result: TrackResult = tracker.update(frame)
+            boxes[i], scores[i], ok[i] = result.box, result.score, result.ok
         times[i] = time.perf_counter() - start
-        boxes[i], scores[i], ok[i] = result.box, result.score, result.ok
-    return SequenceRun(seq.name, boxes, scores, ok, times)
+    return SequenceRun(seq.name, boxes, scores, ok, times, decode)

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional, Tuple
 
-import cv2
-
-from ..errors import SourceError
+from ..data.sequence import read_image
 
 
 def region_to_box(region: Any) -> Tuple[float, float, float, float]:
@@ -33,14 +31,7 @@ def region_to_box(region: Any) -> Tuple[float, float, float, float]:
     raise ValueError(f"unsupported VOT region {region!r}")
 
 
-def _read(path: str):
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise SourceError(f"VOT toolkit frame cannot be read: {path}")
-    return image
-
-
-def run(handle: Any, tracker: Any, rectangle: Callable[..., Any], read_image: Callable[[str], Any] = _read) -> int:
+def run(handle: Any, tracker: Any, rectangle: Callable[..., Any], read_image: Callable[[str], Any] = read_image) -> int:
     """Serve one sequence over ``handle``; returns the number of frames tracked."""
     region = handle.region()
     path = handle.frame()

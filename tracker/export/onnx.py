@@ -8,7 +8,7 @@ import json
 import logging
 import warnings
 from pathlib import Path
-from typing import Dict, List, Tuple, Union
+from typing import Dict, Union
 
 import torch
 
@@ -27,11 +27,9 @@ def export_onnx(net: SiameseNet, out_dir: Union[str, Path], name: str = "model")
     out.mkdir(parents=True, exist_ok=True)
     cfg = net.config
     ready = use_matmul_correlation(fuse_batchnorm(net.cpu()).eval())
-    exemplar = cfg.siamfc.exemplar_size if not net.is_rpn else cfg.siamrpn.exemplar_size
-    instance = cfg.siamfc.instance_size if not net.is_rpn else cfg.siamrpn.instance_size
-    search_batch = cfg.siamfc.scale_num if not net.is_rpn else 1
+    exemplar, instance = cfg.tracking.exemplar_size, cfg.tracking.instance_size
     z = torch.zeros(1, 3, exemplar, exemplar)
-    x = torch.zeros(search_batch, 3, instance, instance)
+    x = torch.zeros(cfg.crops_per_frame, 3, instance, instance)
     with torch.no_grad():
         kernels = ready.template(z)
         outputs = ready.track(x, *kernels)

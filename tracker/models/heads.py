@@ -13,8 +13,8 @@ Kernels = Tuple[torch.Tensor, ...]
 
 
 class Correlation(nn.Module):
-    """The correlation operator of a head; ``use_matmul(True)`` swaps in the export-friendly
-    (Slice + MatMul) formulation, which computes the same values."""
+    """The correlation operator of a head; :func:`use_matmul_correlation` swaps in the
+    export-friendly (Slice + MatMul) formulation, which computes the same values."""
 
     def __init__(self, depthwise: bool) -> None:
         super().__init__()

@@ -78,7 +78,8 @@ class TrackerPool:
         if not active:
             return {}
         if len(active) != len(ids):
-            index = torch.tensor([ids.index(i) for i in active], device=kernels[0].device)
+            rows = [n for n, i in enumerate(ids) if self._targets[i][0] in frames]
+            index = torch.tensor(rows, device=kernels[0].device)
             kernels = tuple(k.index_select(0, index) for k in kernels)
         with torch.inference_mode():
             outputs = [o.float().cpu().numpy() for o in self.tracker.net.track(self.tracker.to_tensor(crops), *kernels)]

@@ -93,11 +93,9 @@ class SiamRPNTracker(SiameseTracker):
         best = int(np.argmax(pscore))
         best_score = float(score[best])
 
-        if searching:
-            found = best_score >= lost.recover_threshold
-        else:
-            found = best_score >= lost.threshold or not lost.longterm
-        if found:
+        # while re-detecting, only a confident peak counts as the target found again
+        confident = best_score >= (lost.recover_threshold if searching else lost.threshold)
+        if confident or not lost.longterm:  # a short-term tracker always follows its best peak
             box = boxes[:, best] / scale_z
             lr = penalty[best] * score[best] * p.lr
             height, width = state.frame_shape
@@ -105,8 +103,5 @@ class SiamRPNTracker(SiameseTracker):
             size = state.size * (1 - lr) + box[2:] * lr
             state.size = np.clip(size, p.min_size, [max(width, p.min_size), max(height, p.min_size)])
         if lost.longterm:
-            state.extra["lost"] = not found if searching else best_score < lost.threshold
-            ok = not state.extra["lost"]
-        else:
-            ok = best_score >= lost.threshold
-        return TrackResult(box=state.box, score=best_score, ok=ok)
+            state.extra["lost"] = not confident
+        return TrackResult(box=state.box, score=best_score, ok=confident)

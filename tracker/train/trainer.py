@@ -87,11 +87,9 @@ class Trainer:
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(cfg.seed * 1000 + self.rank)
         self.sources = sources if sources is not None else build_sources(cfg, FrameCache())
-        pairs = cfg.pairs
-        if self.net.is_rpn:
-            pairs = replace(pairs, instance_size=self.model_config.siamrpn.instance_size)
-        else:
-            pairs = replace(pairs, instance_size=self.model_config.siamfc.instance_size, negative=0.0)
+        pairs = replace(cfg.pairs, instance_size=self.model_config.tracking.instance_size)
+        if not self.net.is_rpn:
+            pairs = replace(pairs, negative=0.0)  # SiamFC's loss has no use for negative pairs
         self.dataset = PairDataset(self.sources, pairs, cfg.optim.pairs_per_epoch, cfg.seed)
         self.score_size = self._score_size(pairs)
         self.anchor_targets = AnchorTargets(self.model_config.anchors, self.score_size, pairs.instance_size) if self.net.is_rpn else None
