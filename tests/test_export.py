@@ -53,7 +53,7 @@ def test_graphs_match_pytorch(exported, name, backend):
     z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(batch, 3, size, size) * 255
     with torch.no_grad():
         ref = net(z, x)
-    runtime = ExportedNet(paths["config"], backend)
+    runtime = ExportedNet.from_files(paths["config"], backend)
     got = runtime.track(x, *runtime.template(z))
     for a, b in zip(ref, got):
         assert a.shape == b.shape

@@ -7,7 +7,7 @@ from typing import Tuple
 import torch
 from torch import nn
 
-from .ops import xcorr, xcorr_depthwise, xcorr_depthwise_matmul, xcorr_matmul
+from .ops import xcorr, xcorr_depthwise, xcorr_depthwise_matmul, xcorr_matmul, xcorr_pixelwise
 
 Kernels = Tuple[torch.Tensor, ...]
 
@@ -137,7 +137,31 @@ class LightRPN(nn.Module):
         return self.cls(feature), self.loc(feature)
 
 
-def build_head(kind: str, anchor_num: int, in_channels: int, hidden: int, out_scale: float) -> nn.Module:
+class PixelwiseRPN(nn.Module):
+    """RPN head on pixel-wise correlation: one channel per template position (Q of them),
+    fused with the search features, then separable cls/loc towers. The template side
+    returns its kernel already flattened to (B, Q, C), so a frame costs one MatMul."""
+
+    def __init__(self, anchor_num: int, in_channels: int, hidden: int, template_positions: int) -> None:
+        super().__init__()
+        self.adjust_kernel = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden))
+        self.adjust_search = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden))
+        self.fuse = nn.Sequential(nn.Conv2d(template_positions + hidden, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU(inplace=True))
+        self.cls = _tower(hidden, 2 * anchor_num)
+        self.loc = _tower(hidden, 4 * anchor_num)
+        self.scale = hidden ** -0.5
+
+    def template(self, zf: torch.Tensor) -> Kernels:
+        kernel = self.adjust_kernel(zf) * self.scale
+        return (kernel.flatten(2).transpose(1, 2).contiguous(),)
+
+    def search(self, xf: torch.Tensor, kernel: torch.Tensor) -> Kernels:
+        search = self.adjust_search(xf)
+        feature = self.fuse(torch.cat([xcorr_pixelwise(search, kernel), search], dim=1))
+        return self.cls(feature), self.loc(feature)
+
+
+def build_head(kind: str, anchor_num: int, in_channels: int, hidden: int, out_scale: float, template_size: int = 0) -> nn.Module:
     if kind == "xcorr":
         return XCorrHead(out_scale)
     if kind == "rpn_upchannel":
@@ -146,4 +170,8 @@ def build_head(kind: str, anchor_num: int, in_channels: int, hidden: int, out_sc
         return DepthwiseRPN(anchor_num, in_channels, hidden)
     if kind == "rpn_light":
         return LightRPN(anchor_num, in_channels, hidden)
-    raise ValueError(f"unknown head {kind!r} (xcorr, rpn_upchannel, rpn_dw, rpn_light)")
+    if kind == "rpn_pixelwise":
+        if template_size <= 0:
+            raise ValueError("the rpn_pixelwise head needs head.template_crop (template feature size)")
+        return PixelwiseRPN(anchor_num, in_channels, hidden, template_size * template_size)
+    raise ValueError(f"unknown head {kind!r} (xcorr, rpn_upchannel, rpn_dw, rpn_light, rpn_pixelwise)")

@@ -16,9 +16,9 @@ def match_batch(kernel: torch.Tensor, search: torch.Tensor) -> torch.Tensor:
         return kernel
     if ns % nk != 0:
         raise ValueError(f"search batch {ns} is not a multiple of template batch {nk}")
-    if nk == 1:  # one target, several scales: a broadcast (exports as a plain Expand)
-        return kernel.expand(ns, *kernel.shape[1:])
-    return kernel.repeat_interleave(ns // nk, dim=0)
+    # a broadcast and a reshape: exports as Expand + Reshape with the batch sizes left free
+    shape = kernel.shape[1:]
+    return kernel.unsqueeze(1).expand(nk, ns // nk, *shape).reshape(ns, *shape)
 
 
 def xcorr(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
@@ -81,3 +81,12 @@ def xcorr_matmul(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     patches = torch.cat(windows, dim=2).reshape(b, c * kh * kw, oh * ow)  # (B, C*kh*kw, oh*ow)
     weights = kernel.reshape(b, k, c * kh * kw)
     return torch.matmul(weights, patches).reshape(b, k, oh, ow)
+
+
+def xcorr_pixelwise(search: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
+    """Pixel-wise correlation (Alpha-Refine, NanoTrack): every template position against every
+    search position. ``search`` (B, C, H, W) and ``kernel`` (B, Q, C) - Q template positions,
+    pre-flattened once per target - give (B, Q, H, W). One MatMul, so it exports as is."""
+    kernel = match_batch(kernel, search)
+    b, c, h, w = search.shape
+    return torch.matmul(kernel, search.reshape(b, c, h * w)).reshape(b, kernel.shape[1], h, w)

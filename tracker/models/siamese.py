@@ -25,7 +25,7 @@ class SiameseNet(nn.Module):
         self.backbone = build_backbone(config.backbone.name, config.backbone.width)
         head = config.head
         in_channels = getattr(self.backbone, "out_channels", head.in_channels)
-        self.head = build_head(head.kind, head.anchor_num, in_channels, head.hidden, head.out_scale)
+        self.head = build_head(head.kind, head.anchor_num, in_channels, head.hidden, head.out_scale, head.template_crop)
 
     @property
     def is_rpn(self) -> bool:

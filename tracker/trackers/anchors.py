@@ -26,7 +26,7 @@ def anchor_grid(stride: int, ratios: Sequence[float], scales: Sequence[float], s
     """
     shapes = anchor_shapes(stride, ratios, scales)
     k = len(shapes)
-    offsets = (np.arange(score_size) - score_size // 2) * stride
+    offsets = (np.arange(score_size) - (score_size - 1) / 2) * stride  # symmetric for even sizes too
     xx, yy = np.meshgrid(offsets, offsets)
     grid = np.zeros((4, k, score_size, score_size), dtype=np.float64)
     grid[0] = xx[None]

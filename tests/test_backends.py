@@ -1,0 +1,94 @@
+"""The onnxruntime fast path computes what PyTorch computes: network outputs for every
+architecture (one target and a batch of targets), and boxes through the real tracker."""
+import numpy as np
+import pytest
+import torch
+
+import torch.nn.functional as F
+
+from conftest import MatchingSiamFC, matching_features
+from tracker.export.runtime import ExportedNet
+from tracker.models import SiameseNet
+from tracker.models.ops import xcorr_matmul
+from tracker.trackers import SiamFCTracker
+from tracker.trackers.pool import TrackerPool
+from tracker.video.demo import generate_clip
+from tracker.zoo import architectures, load_tracker, model_config
+
+pytest.importorskip("onnxruntime")
+
+
+def randomized(name: str) -> SiameseNet:
+    torch.manual_seed(0)
+    net = SiameseNet(model_config(name))
+    for m in net.modules():  # non-trivial BatchNorm statistics, so folding is exercised
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+    return net.eval()
+
+
+@pytest.mark.parametrize("name", architectures())
+def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
+    net = randomized(name)
+    ort_net = ExportedNet.from_network(net, threads=1)
+    cfg = net.config
+    size = cfg.tracking.instance_size
+    for targets in (1, 2):
+        z = torch.rand(targets, 3, 127, 127) * 255
+        x = torch.rand(targets * cfg.crops_per_frame, 3, size, size) * 255
+        with torch.no_grad():
+            expected = net.track(x, *net.template(z))
+        got = ort_net.track(x, *ort_net.template(z))
+        assert len(got) == len(expected)
+        for a, b in zip(expected, got):
+            assert a.shape == b.shape
+            assert torch.allclose(a, b, rtol=1e-3, atol=1e-3 * a.abs().max().item())
+
+
+class ExportableMatchingSiamFC(MatchingSiamFC):
+    """The template-matching double with the export-friendly correlation."""
+
+    config = model_config("siamfc")
+
+    def track(self, x, kernel):
+        f = matching_features(x)
+        energy = F.avg_pool2d(f**2, kernel.shape[-1], 1) * kernel.shape[-1] ** 2
+        return (xcorr_matmul(f, kernel) / energy.sqrt().clamp(min=1e-6) * 8.0,)
+
+
+def matching_siamfc() -> MatchingSiamFC:
+    return ExportableMatchingSiamFC()
+
+
+def test_onnxruntime_tracker_gives_the_same_boxes():
+    clip = generate_clip(num_frames=40, seed=3)
+    boxes = []
+    for net in (matching_siamfc(), ExportedNet.from_network(matching_siamfc(), threads=1)):
+        tracker = SiamFCTracker(net, model_config("siamfc"))
+        tracker.init(clip.frames[0], clip.boxes[0])
+        boxes.append(np.array([tracker.update(f).box for f in clip.frames[1:]]))
+    assert np.allclose(boxes[0], boxes[1], atol=1e-2)
+
+
+def test_onnxruntime_pool_batches_targets():
+    clips = [generate_clip(num_frames=12, seed=s, base_size=(60, 50)) for s in (11, 12, 13)]
+    pool = TrackerPool(SiamFCTracker(ExportedNet.from_network(matching_siamfc(), threads=1), model_config("siamfc")))
+    ids = [pool.add(c.frames[0], c.boxes[0], stream=k) for k, c in enumerate(clips)]
+    pooled = {i: [] for i in ids}
+    for t in range(1, 12):
+        for i, r in pool.update({k: c.frames[t] for k, c in enumerate(clips)}).items():
+            pooled[i].append(r.box)
+    for i, clip in zip(ids, clips):
+        single = SiamFCTracker(matching_siamfc(), model_config("siamfc"))
+        single.init(clip.frames[0], clip.boxes[0])
+        expected = np.array([single.update(f).box for f in clip.frames[1:]])
+        assert np.allclose(np.array(pooled[i]), expected, atol=1e-2)
+
+
+def test_load_tracker_backends(random_light_weights):
+    assert isinstance(load_tracker(weights=random_light_weights, backend="auto").net, ExportedNet)
+    assert isinstance(load_tracker(weights=random_light_weights, backend="torch").net, SiameseNet)
+    assert isinstance(load_tracker(weights=random_light_weights, fast=False).net, SiameseNet)
+    with pytest.raises(ValueError, match="unknown backend"):
+        load_tracker(weights=random_light_weights, backend="tensorrt")
