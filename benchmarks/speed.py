@@ -7,7 +7,8 @@ For each model: median ms and fps over >= 200 frames of the network alone and en
 TrackerNano's fps measured in this run, since only ratios measured together are stable on
 a noisy machine.
 
-    python benchmarks/speed.py [--frames 200] [--models light] [--out benchmarks/results/speed.md]
+    python benchmarks/speed.py [--frames 200] [--models light,NAME=CHECKPOINT] [--backends torch,onnxruntime]
+                               [--out benchmarks/results/speed.md]
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import argparse
 import json
 import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -57,11 +59,17 @@ def time_network(tracker, clip):
     return statistics.median(times) * 1000
 
 
-def time_pool(name: str, clip, targets: int, frames: int) -> dict:
+def load(model: str, backend: str, threads: int):
+    """``NAME`` (shipped weights) or ``NAME=CHECKPOINT``."""
+    name, _, weights = model.partition("=")
+    return load_tracker(name if not weights else None, weights=weights or None, backend=backend, threads=threads)
+
+
+def time_pool(model: str, backend: str, threads: int, clip, targets: int, frames: int) -> dict:
     """Median ms per frame of a pool holding ``targets`` copies spread over the frame."""
     from tracker import TrackerPool
 
-    pool = TrackerPool(load_tracker(name))
+    pool = TrackerPool(load(model, backend, threads))
     h, w = clip.frames[0].shape[:2]
     rng = np.random.default_rng(0)
     for k in range(targets):
@@ -80,10 +88,13 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=201)
     parser.add_argument("--models", default=",".join(list_models()))
     parser.add_argument("--threads", default="1,2")
+    parser.add_argument("--backends", default="torch,onnxruntime")
     parser.add_argument("--out", default="benchmarks/results/speed.md")
     args = parser.parse_args()
 
     rows = []
+    models = [m for m in args.models.split(",") if m]
+    backends = [b for b in args.backends.split(",") if b]
     sizes = [(640, 480), (1280, 720)]
     clips = {s: clip_at(*s, args.frames) for s in sizes}
     for threads in [int(t) for t in args.threads.split(",")]:
@@ -95,38 +106,40 @@ def main() -> int:
                 nano = OpenCVTracker("nano")
                 time_tracker(nano, clip, encoded, decode=False)  # warm-up
                 nano_ms = time_tracker(nano, clip, encoded, decode=False)
-                rows.append({"model": "opencv_nano", "threads": threads, "size": f"{w}x{h}", "net_ms": None,
+                rows.append({"model": "opencv_nano", "backend": "opencv", "threads": threads, "size": f"{w}x{h}", "net_ms": None,
                              "e2e_ms": nano_ms, "e2e_decode_ms": time_tracker(nano, clip, encoded, decode=True), "vs_nano": 1.0})
-            for name in [m for m in args.models.split(",") if m]:
-                tracker = load_tracker(name)
+            for model, backend in [(m, b) for m in models for b in backends]:
+                tracker = load(model, backend, threads)
                 time_tracker(tracker, clip, encoded, decode=False)  # warm-up
                 net_ms = time_network(tracker, clip)
                 e2e = time_tracker(tracker, clip, encoded, decode=False)
                 e2e_dec = time_tracker(tracker, clip, encoded, decode=True)
-                rows.append({"model": name, "threads": threads, "size": f"{w}x{h}", "net_ms": net_ms, "e2e_ms": e2e,
-                             "e2e_decode_ms": e2e_dec, "vs_nano": (nano_ms / e2e) if nano_ms else None})
+                rows.append({"model": model.partition("=")[0], "backend": backend, "threads": threads, "size": f"{w}x{h}",
+                             "net_ms": net_ms, "e2e_ms": e2e, "e2e_decode_ms": e2e_dec, "vs_nano": (nano_ms / e2e) if nano_ms else None})
     pool_rows = []
-    torch.set_num_threads(max(int(t) for t in args.threads.split(",")))
+    threads = max(int(t) for t in args.threads.split(","))
+    torch.set_num_threads(threads)
     clip, _ = clips[(640, 480)]
-    for name in [m for m in args.models.split(",") if m]:
+    for model, backend in [(m, b) for m in models for b in backends]:
         for n in (1, 4, 16, 64):
-            pool_rows.append({"model": name, "targets": n, **time_pool(name, clip, n, frames=min(60, args.frames - 1))})
+            pool_rows.append({"model": model.partition("=")[0], "backend": backend, "targets": n,
+                              **time_pool(model, backend, threads, clip, n, frames=min(60, args.frames - 1))})
     lines = [
         "# Speed", "",
-        f"`python benchmarks/speed.py --frames {args.frames}` on {platform.processor() or platform.machine()}, "
+        f"`python benchmarks/speed.py {' '.join(sys.argv[1:])}` on {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} max threads, torch {torch.__version__}, OpenCV {cv2.__version__}. "
         "Median over the frames; fps = 1000 / ms. `vs nano` = our end-to-end fps (decode excluded) / TrackerNano's, same run.", "",
-        "| model | threads | frame | network ms | e2e ms (fps) | e2e + decode ms (fps) | vs nano |", "|---|---|---|---|---|---|---|",
+        "| model | backend | threads | frame | network ms | e2e ms (fps) | e2e + decode ms (fps) | vs nano |", "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         net = f"{r['net_ms']:.2f}" if r["net_ms"] is not None else "-"
         ratio = f"{r['vs_nano']:.2f}x" if r["vs_nano"] is not None else "-"
-        lines.append(f"| {r['model']} | {r['threads']} | {r['size']} | {net} | {r['e2e_ms']:.2f} ({1000 / r['e2e_ms']:.0f}) | "
+        lines.append(f"| {r['model']} | {r['backend']} | {r['threads']} | {r['size']} | {net} | {r['e2e_ms']:.2f} ({1000 / r['e2e_ms']:.0f}) | "
                      f"{r['e2e_decode_ms']:.2f} ({1000 / r['e2e_decode_ms']:.0f}) | {ratio} |")
     lines += ["", f"Batched pool (`TrackerPool`), one 640x480 stream, {torch.get_num_threads()} threads: one batched forward per frame.", "",
-              "| model | targets | ms per frame | frames/s | target-updates/s |", "|---|---|---|---|---|"]
+              "| model | backend | targets | ms per frame | frames/s | target-updates/s |", "|---|---|---|---|---|---|"]
     for r in pool_rows:
-        lines.append(f"| {r['model']} | {r['targets']} | {r['ms']:.1f} | {1000 / r['ms']:.1f} | {r['targets'] * 1000 / r['ms']:.0f} |")
+        lines.append(f"| {r['model']} | {r['backend']} | {r['targets']} | {r['ms']:.1f} | {1000 / r['ms']:.1f} | {r['targets'] * 1000 / r['ms']:.0f} |")
     text = "\n".join(lines) + "\n"
     print(text)
     out = Path(args.out)

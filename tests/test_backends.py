@@ -34,7 +34,7 @@ def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
     ort_net = ExportedNet.from_network(net, threads=1)
     cfg = net.config
     size = cfg.tracking.instance_size
-    for targets in (1, 2):
+    for targets, size in ((1, size), (2, size), (1, size + 4 * cfg.anchors.stride)):  # and a wider crop
         z = torch.rand(targets, 3, 127, 127) * 255
         x = torch.rand(targets * cfg.crops_per_frame, 3, size, size) * 255
         with torch.no_grad():

@@ -4,20 +4,33 @@ from dataclasses import replace
 
 import numpy as np
 
-from conftest import MatchingRPN
+import pytest
+
+from conftest import MatchingRPN, MatchingSiamFC
 from tracker.geometry import iou
-from tracker.trackers import SiamRPNTracker
+from tracker.trackers import SiamFCTracker, SiamRPNTracker
 from tracker.video.demo import generate_clip
 from tracker.zoo import model_config
 
 HIDDEN = (40, 70)
 
 
-def run(longterm):
-    cfg = model_config("siamrpn")
-    cfg = replace(cfg, siamrpn=replace(cfg.siamrpn, instance_size=255), lost=replace(cfg.lost, longterm=longterm))
+class CalibratedMatchingSiamFC(MatchingSiamFC):
+    """Logits like a trained SiamFC's: high on the target, low on anything else."""
+
+    def track(self, x, kernel):
+        return ((super().track(x, kernel)[0] - 1.5) * 3.0,)
+
+
+def run(longterm, kind="siamrpn"):
+    cfg = model_config(kind)
     clip = generate_clip(num_frames=120, scale_range=(0.9, 1.1), hidden=HIDDEN)
-    tracker = SiamRPNTracker(MatchingRPN(cfg, clip.boxes[0][2:], absolute=True), cfg)
+    if kind == "siamrpn":
+        cfg = replace(cfg, siamrpn=replace(cfg.siamrpn, instance_size=255), lost=replace(cfg.lost, longterm=longterm))
+        tracker = SiamRPNTracker(MatchingRPN(cfg, clip.boxes[0][2:], absolute=True), cfg)
+    else:
+        cfg = replace(cfg, lost=replace(cfg.lost, longterm=longterm))
+        tracker = SiamFCTracker(CalibratedMatchingSiamFC(), cfg)
     tracker.init(clip.frames[0], clip.boxes[0])
     results = [tracker.update(f) for f in clip.frames[1:]]
     return clip, results
@@ -32,17 +45,19 @@ def flag_stats(clip, results, upto=None):
     return precision, recall
 
 
-def test_ok_turns_false_while_the_target_is_gone():
-    clip, results = run(longterm=False)
+@pytest.mark.parametrize("kind", ["siamrpn", "siamfc"])
+def test_ok_turns_false_while_the_target_is_gone(kind):
+    clip, results = run(longterm=False, kind=kind)
     # a short-term tracker does not find the target where it re-enters: score until then
     precision, recall = flag_stats(clip, results, upto=HIDDEN[1] - 1)
     assert recall >= 0.95 and precision >= 0.8
     assert all(r.ok for r in results[: HIDDEN[0] - 2])
 
 
-def test_longterm_mode_reacquires_the_target():
-    clip, short = run(longterm=False)
-    _, long = run(longterm=True)
+@pytest.mark.parametrize("kind", ["siamrpn", "siamfc"])
+def test_longterm_mode_reacquires_the_target(kind):
+    clip, short = run(longterm=False, kind=kind)
+    _, long = run(longterm=True, kind=kind)
     after = slice(HIDDEN[1] + 10, None)  # a few frames to find it again
     gt = clip.boxes[1:][after]
     iou_long = iou(np.array([r.box for r in long])[after], gt)

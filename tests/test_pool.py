@@ -69,3 +69,31 @@ def test_several_streams_need_a_mapping():
     with pytest.raises(InvalidFrameError):
         pool.update(clip.frames[1])
     assert len(pool.update({"a": clip.frames[1]})) == 1
+
+
+def test_pool_batches_re_detecting_targets_apart():
+    """A long-term target that lost its object searches a larger crop: the pool runs it in its
+    own forward and still gives the boxes of independent trackers."""
+    from dataclasses import replace
+
+    from conftest import MatchingRPN
+    from tracker.trackers import SiamRPNTracker
+
+    cfg = model_config("siamrpn")
+    cfg = replace(cfg, siamrpn=replace(cfg.siamrpn, instance_size=255), lost=replace(cfg.lost, longterm=True))
+    clips = [generate_clip(num_frames=80, scale_range=(0.9, 1.1), hidden=(40, 70)),
+             generate_clip(num_frames=80, scale_range=(0.9, 1.1))]
+    size = clips[0].boxes[0][2:]
+    make = lambda: SiamRPNTracker(MatchingRPN(cfg, size, absolute=True), cfg)  # noqa: E731
+    pool = TrackerPool(make())
+    ids = [pool.add(c.frames[0], (*c.boxes[0][:2], *size), stream=k) for k, c in enumerate(clips)]
+    pooled, ok = {i: [] for i in ids}, {i: [] for i in ids}
+    for t in range(1, 80):
+        for i, r in pool.update({k: c.frames[t] for k, c in enumerate(clips)}).items():
+            pooled[i].append(r.box)
+            ok[i].append(r.ok)
+    assert not all(ok[ids[0]]) and all(ok[ids[1]])  # the first one did re-detect on wider crops
+    for i, clip in zip(ids, clips):
+        t = make()
+        t.init(clip.frames[0], (*clip.boxes[0][:2], *size))
+        assert np.allclose(np.array(pooled[i]), np.array([t.update(f).box for f in clip.frames[1:]]), atol=1e-3)

@@ -25,8 +25,9 @@ OPSET = 13
 def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False) -> Tuple[bytes, bytes, Dict[str, Any]]:
     """The template and search graphs as ONNX bytes, and their description.
 
-    ``dynamic_batch`` leaves the batch axis free (many targets per call in onnxruntime);
-    without it every shape is static, which OpenCV's DNN engine prefers.
+    ``dynamic_batch`` leaves the batch axis free (many targets per call in onnxruntime)
+    and the search crop's size too (the wider crop of long-term re-detection); without it
+    every shape is static, which OpenCV's DNN engine prefers.
     """
     cfg = net.config
     ready = use_matmul_correlation(fuse_batchnorm(net.cpu()).eval())
@@ -41,7 +42,8 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False) -> Tuple[bytes, by
     template_axes = search_axes = None
     if dynamic_batch:
         template_axes = {n: {0: "targets"} for n in ["z", *kernel_names]}
-        search_axes = {n: {0: "crops"} for n in ["x", *output_names]}
+        search_axes = {"x": {0: "crops", 2: "height", 3: "width"}}
+        search_axes.update({n: {0: "crops", 2: "rows", 3: "columns"} for n in output_names})
         search_axes.update({n: {0: "targets"} for n in kernel_names})
     graphs = []
     with warnings.catch_warnings():  # shape checks in Python become constants: intended, shapes are static

@@ -17,7 +17,7 @@ import torch
 
 from ..config import ModelConfig
 from ..errors import InvalidFrameError, NotInitializedError
-from ..geometry import Box, cxcywh_to_xywh, xywh_to_cxcywh
+from ..geometry import Box, context_size, cxcywh_to_xywh, xywh_to_cxcywh
 from ..inputs import as_bgr_frame, validate_box
 from ..models import SiameseNet
 
@@ -124,6 +124,20 @@ class SiameseTracker(abc.ABC):
             batch = batch[..., ::-1]
         tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
         return tensor.permute(0, 3, 1, 2).float()
+
+    def searching(self, state: TargetState) -> bool:
+        """A long-term tracker that has lost its target re-detects over a wider crop."""
+        return self.config.lost.longterm and state.extra.get("lost", False)
+
+    def lost_search_size(self, state: TargetState, instance_size: int, context: float) -> int:
+        """The search crop's side while re-detecting: same scale as tracking, large enough to
+        reach every corner of the frame (capped by ``lost.lost_instance_size``), on the
+        network's stride grid."""
+        exemplar = self.config.tracking.exemplar_size
+        whole_frame = exemplar * 2 * max(state.frame_shape) / context_size(state.size, context)
+        size = min(self.config.lost.lost_instance_size, max(instance_size, whole_frame))
+        stride = self.config.anchors.stride if self.config.tracker == "siamrpn" else self.config.siamfc.total_stride
+        return int(instance_size + np.ceil((size - instance_size) / stride) * stride)
 
     @abc.abstractmethod
     def exemplar_crop(self, image: np.ndarray, state: TargetState) -> np.ndarray:

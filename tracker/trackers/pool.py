@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 
 from ..errors import InvalidFrameError, TrackerError
@@ -66,25 +67,29 @@ class TrackerPool:
             frames = {next(iter(streams)): frames}
         images = {}
         ids, kernels = self._kernels()
-        active = [i for i in ids if self._targets[i][0] in frames]
-        crops, per_target = [], 0
-        for i in active:
+        # targets whose crops have the same count and size share one forward (a target
+        # re-detecting in long-term mode searches a larger crop and is batched apart)
+        groups: Dict[tuple, List[Tuple[int, int, List[np.ndarray]]]] = {}
+        for row, i in enumerate(ids):
             stream, state = self._targets[i]
+            if stream not in frames:
+                continue
             if stream not in images:
                 images[stream] = self.tracker.check_frame(frames[stream], state)
             target_crops = self.tracker.search_crops(images[stream], state)
-            per_target = len(target_crops)
-            crops.extend(target_crops)
-        if not active:
-            return {}
-        if len(active) != len(ids):
-            rows = [n for n, i in enumerate(ids) if self._targets[i][0] in frames]
-            index = torch.tensor(rows, device=kernels[0].device)
-            kernels = tuple(k.index_select(0, index) for k in kernels)
-        with torch.inference_mode():
-            outputs = [o.float().cpu().numpy() for o in self.tracker.net.track(self.tracker.to_tensor(crops), *kernels)]
+            groups.setdefault((len(target_crops), target_crops[0].shape), []).append((row, i, target_crops))
         results = {}
-        for n, i in enumerate(active):
-            part = [o[n * per_target : (n + 1) * per_target] for o in outputs]
-            results[i] = self.tracker.locate(self._targets[i][1], part)
-        return results
+        for members in groups.values():
+            rows = [row for row, _, _ in members]
+            group_kernels = kernels
+            if len(rows) != len(ids):
+                index = torch.tensor(rows, device=kernels[0].device)
+                group_kernels = tuple(k.index_select(0, index) for k in kernels)
+            crops = [c for _, _, target_crops in members for c in target_crops]
+            per_target = len(members[0][2])
+            with torch.inference_mode():
+                outputs = [o.float().cpu().numpy() for o in self.tracker.net.track(self.tracker.to_tensor(crops), *group_kernels)]
+            for n, (_, i, _) in enumerate(members):
+                part = [o[n * per_target : (n + 1) * per_target] for o in outputs]
+                results[i] = self.tracker.locate(self._targets[i][1], part)
+        return {i: results[i] for i in ids if i in results}

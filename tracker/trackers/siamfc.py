@@ -38,6 +38,9 @@ class SiamFCTracker(SiameseTracker):
     def search_crops(self, image: np.ndarray, state: TargetState) -> List[np.ndarray]:
         p = self.config.siamfc
         x_sz = state.extra["x_sz"]
+        if self.searching(state):  # one wide crop at the current scale
+            size = self.lost_search_size(state, p.instance_size, p.context)
+            return [crop_and_resize(image, state.center, x_sz * size / p.instance_size, size, state.avg_color)]
         return [crop_and_resize(image, state.center, x_sz * f, p.instance_size, state.avg_color) for f in self.scale_factors]
 
     def _window(self, size: int) -> np.ndarray:
@@ -49,29 +52,37 @@ class SiamFCTracker(SiameseTracker):
         return window
 
     def locate(self, state: TargetState, outputs: List[np.ndarray]) -> TrackResult:
-        p = self.config.siamfc
+        p, lost = self.config.siamfc, self.config.lost
+        searching = self.searching(state)
+        factors = np.ones(1) if searching else self.scale_factors
         raw = outputs[0][:, 0]  # (S, r, r)
         up = raw.shape[-1] * p.response_up
         responses = np.stack([cv2.resize(r, (up, up), interpolation=cv2.INTER_CUBIC) for r in raw])
-        half = p.scale_num // 2
-        responses[:half] *= p.scale_penalty
-        responses[half + 1 :] *= p.scale_penalty
-        scale_id = int(np.argmax(responses.reshape(p.scale_num, -1).max(axis=1)))
+        if not searching:
+            half = p.scale_num // 2
+            responses[:half] *= p.scale_penalty
+            responses[half + 1 :] *= p.scale_penalty
+        scale_id = int(np.argmax(responses.reshape(len(factors), -1).max(axis=1)))
 
         response = responses[scale_id] - responses[scale_id].min()
         response /= response.sum() + 1e-16
-        response = (1 - p.window_influence) * response + p.window_influence * self._window(up)
+        if not searching:  # no motion prior while re-detecting
+            response = (1 - p.window_influence) * response + p.window_influence * self._window(up)
         peak = np.array(np.unravel_index(response.argmax(), response.shape), dtype=np.float64)
-
-        # displacement: response grid -> search crop -> image (rows are y, columns x)
-        disp = (peak - (up - 1) / 2.0) * p.total_stride / p.response_up
-        disp *= state.extra["x_sz"] * self.scale_factors[scale_id] / p.instance_size
-        height, width = state.frame_shape
-        state.center = np.clip(state.center + disp[::-1], 0, [width, height])
-
-        scale = (1 - p.scale_lr) + p.scale_lr * self.scale_factors[scale_id]
-        state.size = np.maximum(state.size * scale, p.min_size)
-        state.extra["z_sz"] *= scale
-        state.extra["x_sz"] *= scale
         score = _sigmoid(float(raw[scale_id].max()))
-        return TrackResult(box=state.box, score=score, ok=score >= self.config.lost.threshold)
+
+        # while re-detecting, only a confident peak counts as the target found again
+        confident = score >= (lost.recover_threshold if searching else lost.threshold)
+        if confident or not lost.longterm:  # a short-term tracker always follows its best peak
+            # displacement: response grid -> search crop -> image (rows are y, columns x)
+            disp = (peak - (up - 1) / 2.0) * p.total_stride / p.response_up
+            disp *= state.extra["x_sz"] * factors[scale_id] / p.instance_size
+            height, width = state.frame_shape
+            state.center = np.clip(state.center + disp[::-1], 0, [width, height])
+            scale = (1 - p.scale_lr) + p.scale_lr * factors[scale_id]
+            state.size = np.maximum(state.size * scale, p.min_size)
+            state.extra["z_sz"] *= scale
+            state.extra["x_sz"] *= scale
+        if lost.longterm:
+            state.extra["lost"] = not confident
+        return TrackResult(box=state.box, score=score, ok=confident)

@@ -47,14 +47,8 @@ class SiamRPNTracker(SiameseTracker):
 
     def instance_size(self, state: TargetState) -> int:
         """The search crop's side: larger (same scale) while a long-term tracker is lost."""
-        p, lost = self.config.siamrpn, self.config.lost
-        if not (lost.longterm and state.extra.get("lost")):
-            return p.instance_size
-        s_z = context_size(state.size, p.context)
-        stride = self.config.anchors.stride
-        whole_frame = p.exemplar_size * 2 * max(state.frame_shape) / s_z  # reaches every corner
-        size = min(lost.lost_instance_size, max(p.instance_size, whole_frame))
-        return int(p.instance_size + np.ceil((size - p.instance_size) / stride) * stride)
+        p = self.config.siamrpn
+        return self.lost_search_size(state, p.instance_size, p.context) if self.searching(state) else p.instance_size
 
     def search_crops(self, image: np.ndarray, state: TargetState) -> List[np.ndarray]:
         p = self.config.siamrpn
@@ -87,7 +81,7 @@ class SiamRPNTracker(SiameseTracker):
         penalty = np.exp(-(r_c * s_c - 1) * p.penalty_k)
         pscore = penalty * score
         lost = self.config.lost
-        searching = lost.longterm and state.extra.get("lost", False)
+        searching = self.searching(state)
         influence = 0.0 if searching else p.window_influence  # no motion prior while re-detecting
         pscore = pscore * (1 - influence) + window * influence
         best = int(np.argmax(pscore))
