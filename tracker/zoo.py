@@ -96,6 +96,7 @@ BACKENDS = ("auto", "torch", "onnxruntime")
 
 def onnxruntime_available() -> bool:
     try:
+        import onnx  # noqa: F401  (the in-memory export)
         import onnxruntime  # noqa: F401
     except ImportError:
         return False
@@ -137,7 +138,7 @@ def load_tracker(
         if dev.type != "cpu":
             raise ValueError(f"the onnxruntime backend runs on the CPU, not on {dev}")
         if not onnxruntime_available():
-            raise ImportError("backend='onnxruntime' needs the onnxruntime package (pip install onnxruntime)")
+            raise ImportError("backend='onnxruntime' needs the onnx and onnxruntime packages (pip install onnx onnxruntime)")
         from .export.runtime import ExportedNet
 
         return build_tracker(ExportedNet.from_network(net, threads), ckpt.config, "cpu")

@@ -28,6 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--sequences", help="comma list of sequence names to run (default: all)")
     p.add_argument("--compare", action="store_true", help="report every tracker with complete results in --results-dir (earlier runs too)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
+                   help="network runtime (auto: onnxruntime on the CPU when installed)")
     p.set_defaults(func=run)
 
 
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     models = args.model or ([] if args.weights else list_models())
     if args.weights and len(models) > 1:
         raise TrackerError("--weights applies to a single --model")
-    specs = [TrackerSpec(name=args.name or m or "custom", model=m, weights=args.weights, device=args.device) for m in (models or [None])]
+    specs = [TrackerSpec(name=args.name or m or "custom", model=m, weights=args.weights, device=args.device, backend=args.backend) for m in (models or [None])]
     if args.baselines == "auto":
         baselines = available_baselines()
     elif args.baselines == "none":

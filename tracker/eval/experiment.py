@@ -32,6 +32,7 @@ class TrackerSpec:
     model: Optional[str] = None
     weights: Optional[str] = None
     device: str = "cpu"
+    backend: str = "auto"  # auto | torch | onnxruntime (see load_tracker)
 
     def build(self):
         if self.kind == "opencv":
@@ -40,7 +41,7 @@ class TrackerSpec:
             return OpenCVTracker(self.model)
         from ..zoo import load_tracker
 
-        return load_tracker(self.model, weights=self.weights, device=self.device)
+        return load_tracker(self.model, weights=self.weights, device=self.device, backend=self.backend)
 
 
 def result_paths(results_dir: Path, tracker: str, seq: str):

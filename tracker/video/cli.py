@@ -33,6 +33,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="shipped model name (see `siamtrack track --list-models`)")
     p.add_argument("--weights", help="a siamtrack checkpoint (overrides the shipped weights)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
+                   help="network runtime (auto: onnxruntime on the CPU when installed)")
     p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="tracker hyper-parameter, e.g. siamrpn.lr=0.4")
     p.add_argument("--save", help="write the annotated video here (.mp4 or .avi)")
@@ -103,7 +105,7 @@ def run(args: argparse.Namespace) -> int:
     overrides.update(parse_overrides(args.overrides))
     if overrides:
         config = with_overrides(load_model(name, args.weights).config, overrides)
-    tracker = load_tracker(name, weights=args.weights, device=args.device, config=config)
+    tracker = load_tracker(name, weights=args.weights, device=args.device, config=config, backend=args.backend)
 
     if demo:
         clip = generate_clip()
