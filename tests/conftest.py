@@ -82,6 +82,27 @@ class MatchingRPN(nn.Module):
         return cls, loc
 
 
+def track_alone(tracker, clip, box=None):
+    """Results of one tracker over a clip, initialised on its first frame."""
+    tracker.init(clip.frames[0], clip.boxes[0] if box is None else box)
+    return [tracker.update(f) for f in clip.frames[1:]]
+
+
+def track_in_pool(pool, clips, boxes=None):
+    """One target per clip (each clip its own stream), every frame in one pool update;
+    the results per target, in clip order."""
+    ids = [pool.add(c.frames[0], c.boxes[0] if boxes is None else boxes[k], stream=k) for k, c in enumerate(clips)]
+    results = {i: [] for i in ids}
+    for t in range(1, len(clips[0].frames)):
+        for i, r in pool.update({k: c.frames[t] for k, c in enumerate(clips)}).items():
+            results[i].append(r)
+    return [results[i] for i in ids]
+
+
+def boxes_of(results):
+    return np.array([r.box for r in results])
+
+
 @pytest.fixture(scope="session")
 def clip():
     return generate_clip(num_frames=120)

@@ -6,7 +6,7 @@ import torch
 
 import torch.nn.functional as F
 
-from conftest import MatchingSiamFC, matching_features
+from conftest import MatchingSiamFC, boxes_of, matching_features, track_alone, track_in_pool
 from tracker.export.runtime import ExportedNet
 from tracker.models import SiameseNet
 from tracker.models.ops import xcorr_matmul
@@ -74,16 +74,9 @@ def test_onnxruntime_tracker_gives_the_same_boxes():
 def test_onnxruntime_pool_batches_targets():
     clips = [generate_clip(num_frames=12, seed=s, base_size=(60, 50)) for s in (11, 12, 13)]
     pool = TrackerPool(SiamFCTracker(ExportedNet.from_network(matching_siamfc(), threads=1), model_config("siamfc")))
-    ids = [pool.add(c.frames[0], c.boxes[0], stream=k) for k, c in enumerate(clips)]
-    pooled = {i: [] for i in ids}
-    for t in range(1, 12):
-        for i, r in pool.update({k: c.frames[t] for k, c in enumerate(clips)}).items():
-            pooled[i].append(r.box)
-    for i, clip in zip(ids, clips):
-        single = SiamFCTracker(matching_siamfc(), model_config("siamfc"))
-        single.init(clip.frames[0], clip.boxes[0])
-        expected = np.array([single.update(f).box for f in clip.frames[1:]])
-        assert np.allclose(np.array(pooled[i]), expected, atol=1e-2)
+    for pooled, clip in zip(track_in_pool(pool, clips), clips):
+        alone = track_alone(SiamFCTracker(matching_siamfc(), model_config("siamfc")), clip)
+        assert np.allclose(boxes_of(pooled), boxes_of(alone), atol=1e-2)
 
 
 def test_load_tracker_backends(random_light_weights):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import MatchingSiamFC
+from conftest import MatchingSiamFC, boxes_of, track_alone, track_in_pool
 from tracker import InvalidFrameError, TrackerError
 from tracker.trackers import SiamFCTracker, SiamRPNTracker
 from tracker.trackers.pool import TrackerPool
@@ -11,12 +11,6 @@ from tracker.zoo import model_config
 
 def make_clips():
     return [generate_clip(num_frames=25, seed=s, base_size=(60, 50)) for s in (11, 12, 13)]
-
-
-def independent(make, clip, start=0):
-    t = make()
-    t.init(clip.frames[start], clip.boxes[start])
-    return np.array([t.update(f).box for f in clip.frames[start + 1 :]])
 
 
 @pytest.mark.parametrize("kind", ["siamfc", "light"])
@@ -31,14 +25,8 @@ def test_pool_matches_independent_trackers(kind):
         net = SiameseNet(model_config("light")).eval()
         make = lambda: SiamRPNTracker(net, model_config("light"))  # noqa: E731
     clips = make_clips()
-    pool = TrackerPool(make())
-    ids = [pool.add(c.frames[0], c.boxes[0], stream=k) for k, c in enumerate(clips)]
-    pooled = {i: [] for i in ids}
-    for t in range(1, 25):
-        for i, r in pool.update({k: c.frames[t] for k, c in enumerate(clips)}).items():
-            pooled[i].append(r.box)
-    for i, clip in zip(ids, clips):
-        assert np.allclose(np.array(pooled[i]), independent(make, clip), atol=1e-3)
+    for pooled, clip in zip(track_in_pool(TrackerPool(make()), clips), clips):
+        assert np.allclose(boxes_of(pooled), boxes_of(track_alone(make(), clip)), atol=1e-3)
 
 
 def test_add_and_remove_at_any_time():
@@ -55,7 +43,7 @@ def test_add_and_remove_at_any_time():
         out = pool.update(clip.frames[t])
         boxes.append(out[first].box)
         assert set(out) == ({first, second} if 10 <= t < 18 else {first})
-    assert np.allclose(boxes, independent(make, clip), atol=1e-3)
+    assert np.allclose(boxes, boxes_of(track_alone(make(), clip)), atol=1e-3)
     with pytest.raises(TrackerError):
         pool.remove(second)
 
@@ -85,15 +73,8 @@ def test_pool_batches_re_detecting_targets_apart():
              generate_clip(num_frames=80, scale_range=(0.9, 1.1))]
     size = clips[0].boxes[0][2:]
     make = lambda: SiamRPNTracker(MatchingRPN(cfg, size, absolute=True), cfg)  # noqa: E731
-    pool = TrackerPool(make())
-    ids = [pool.add(c.frames[0], (*c.boxes[0][:2], *size), stream=k) for k, c in enumerate(clips)]
-    pooled, ok = {i: [] for i in ids}, {i: [] for i in ids}
-    for t in range(1, 80):
-        for i, r in pool.update({k: c.frames[t] for k, c in enumerate(clips)}).items():
-            pooled[i].append(r.box)
-            ok[i].append(r.ok)
-    assert not all(ok[ids[0]]) and all(ok[ids[1]])  # the first one did re-detect on wider crops
-    for i, clip in zip(ids, clips):
-        t = make()
-        t.init(clip.frames[0], (*clip.boxes[0][:2], *size))
-        assert np.allclose(np.array(pooled[i]), np.array([t.update(f).box for f in clip.frames[1:]]), atol=1e-3)
+    boxes = [(*c.boxes[0][:2], *size) for c in clips]
+    pooled = track_in_pool(TrackerPool(make()), clips, boxes)
+    assert not all(r.ok for r in pooled[0]) and all(r.ok for r in pooled[1])  # the first one re-detected on wider crops
+    for results, clip, box in zip(pooled, clips, boxes):
+        assert np.allclose(boxes_of(results), boxes_of(track_alone(make(), clip, box)), atol=1e-3)

@@ -2,7 +2,7 @@
 their checkpoints map onto ours key for key (see :mod:`tracker.models.convert`)."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, Tuple
 
 import torch
 from torch import nn
@@ -82,48 +82,11 @@ class InvertedResidual(nn.Module):
         return x + y if self.residual else y
 
 
-class LightBackbone(nn.Module):
-    """A MobileNetV2-style net cut at stride 8 for CPU real time (about 0.14 GMAC on a 255 crop).
-
-    Convolutions are padded, so template features are centre-cropped by the head
-    (127 -> 16x16 -> central 8x8), as SiamRPN++ does for its padded ResNet.
-    """
-
-    stride = 8
-
-    # (expansion, output channels, repeats, first stride)
-    STAGES = ((1, 16, 1, 1), (4, 24, 2, 2), (4, 32, 3, 2), (3, 64, 2, 1))
-
-    def __init__(self, width: float = 1.0, out_channels: int = 96) -> None:
-        super().__init__()
-        cin = max(8, int(16 * width))
-        layers: List[nn.Module] = [_conv_bn(3, cin, 3, 2)]
-        for expand, channels, repeats, stride in self.STAGES:
-            cout = max(8, int(channels * width))
-            for i in range(repeats):
-                layers.append(InvertedResidual(cin, cout, stride if i == 0 else 1, expand))
-                cin = cout
-        layers.append(_conv_bn(cin, out_channels, 1, act=False))
-        self.features = nn.Sequential(*layers)
-        self.out_channels = out_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x)
-
-
-class MobileNetS16(nn.Module):
-    """A MobileNetV3-small-style net cut at stride 16 (255 -> 16x16, 127 -> 8x8).
-
-    It leaves full resolution after two cheap layers and puts its depth and width at
-    stride 16, where feature maps fit in cache: about half the work of the stride-8
-    :class:`LightBackbone` with four times its parameters.
-    """
-
-    stride = 16
+class _StagedMobileNet(nn.Module):
+    """A stride-2 stem, then inverted-residual stages, then a linear 1x1 to ``out_channels``."""
 
     # (expansion, output channels, repeats, first stride, depthwise kernel)
-    STAGES = ((1, 16, 1, 2, 3), (4.5, 24, 1, 2, 3), (3.5, 24, 1, 1, 3), (4, 40, 1, 2, 5),
-              (6, 40, 2, 1, 5), (3, 48, 2, 1, 5), (4, 96, 2, 1, 5))
+    STAGES: Tuple[Tuple[float, int, int, int, int], ...] = ()
 
     def __init__(self, width: float = 1.0, out_channels: int = 96) -> None:
         super().__init__()
@@ -140,6 +103,30 @@ class MobileNetS16(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x)
+
+
+class LightBackbone(_StagedMobileNet):
+    """A MobileNetV2-style net cut at stride 8 for CPU real time (about 0.14 GMAC on a 255 crop).
+
+    Convolutions are padded, so template features are centre-cropped by the head
+    (127 -> 16x16 -> central 8x8), as SiamRPN++ does for its padded ResNet.
+    """
+
+    stride = 8
+    STAGES = ((1, 16, 1, 1, 3), (4, 24, 2, 2, 3), (4, 32, 3, 2, 3), (3, 64, 2, 1, 3))
+
+
+class MobileNetS16(_StagedMobileNet):
+    """A MobileNetV3-small-style net cut at stride 16 (255 -> 16x16, 127 -> 8x8).
+
+    It leaves full resolution after two cheap layers and puts its depth and width at
+    stride 16, where feature maps fit in cache: about half the work of the stride-8
+    :class:`LightBackbone` with three times its parameters.
+    """
+
+    stride = 16
+    STAGES = ((1, 16, 1, 2, 3), (4.5, 24, 1, 2, 3), (3.5, 24, 1, 1, 3), (4, 40, 1, 2, 5),
+              (6, 40, 2, 1, 5), (3, 48, 2, 1, 5), (4, 96, 2, 1, 5))
 
 
 def build_backbone(name: str, width: float = 1.0) -> nn.Module:

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""Grid search of tracking hyper-parameters on ../shared/data/sot/val (never on test data).
+
+Frames are decoded once and kept in memory; every combination of the ``--grid`` values is
+run over every sequence (first-frame init, OTB success AUC over the frames after the first,
+absent frames not scored, as in `siamtrack eval`) and the table is written sorted by AUC.
+
+    python benchmarks/tune.py --model light --grid siamrpn.penalty_k=0.05,0.1,0.2 \
+        --grid siamrpn.window_influence=0.3,0.4,0.5 --out benchmarks/results/tune_light.md
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+
+import numpy as np
+
+from _markdown import publish
+from tracker.config import to_dict, with_overrides
+from tracker.data.readers import read_dataset
+from tracker.data.sequence import read_image
+from tracker.eval.metrics import score_sequence
+from tracker.zoo import load_model, load_tracker
+
+
+def parse_grid(items):
+    grid = {}
+    for item in items:
+        key, _, values = item.partition("=")
+        grid[key] = [float(v) for v in values.split(",")]
+    return grid
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=None)
+    p.add_argument("--weights", default=None)
+    p.add_argument("--root", default=os.path.join(os.environ.get("SIAMTRACK_SHARED", "../shared"), "data/sot/val"))
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...")
+    p.add_argument("--out", required=True)
+    args = p.parse_args()
+
+    sequences = read_dataset(args.root)
+    frames = {s.name: [read_image(f) for f in s.frames] for s in sequences}
+    base = load_model(args.model, args.weights).config
+    grid = parse_grid(args.grid)
+    rows = []
+    for values in itertools.product(*grid.values()):
+        overrides = dict(zip(grid, values))
+        tracker = load_tracker(args.model, weights=args.weights, config=with_overrides(base, overrides))
+        aucs, precisions, start = [], [], time.perf_counter()
+        for seq in sequences:
+            tracker.init(frames[seq.name][0], tuple(seq.init_box))
+            boxes = [seq.init_box] + [tracker.update(f).box for f in frames[seq.name][1:]]
+            score = score_sequence(np.array(boxes), seq.boxes, seq.absent)
+            aucs.append(score.auc)
+            precisions.append(score.precision)
+        rows.append((float(np.nanmean(aucs)), float(np.nanmean(precisions)), overrides, time.perf_counter() - start))
+        print(f"AUC {rows[-1][0]:.4f}  {overrides}", file=sys.stderr)
+    rows.sort(key=lambda r: -r[0])
+    flat = {k: v for k, v in to_dict(base)[base.tracker].items()}
+    lines = ["# Tracking hyper-parameters on sot/val", "",
+             f"`python benchmarks/tune.py {' '.join(sys.argv[1:])}`: {len(sequences)} sequences, mean AUC and "
+             f"precision@20 per sequence. Checkpoint's own values: {flat}.", "",
+             "| AUC | Prec@20 | " + " | ".join(grid) + " | seconds |", "|---" * (len(grid) + 3) + "|"]
+    for auc, prec, overrides, seconds in rows:
+        lines.append(f"| {auc:.4f} | {prec:.4f} | " + " | ".join(f"{overrides[k]:g}" for k in grid) + f" | {seconds:.0f} |")
+    publish(lines, args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
