@@ -103,8 +103,11 @@ def onnxruntime_available() -> bool:
     return True
 
 
+DEFAULT_MODEL = "light"
+
+
 def load_tracker(
-    name: Optional[str] = "light",
+    name: Optional[str] = None,
     weights: Union[str, Path, None] = None,
     device: Union[str, torch.device, None] = "cpu",
     config: Optional[ModelConfig] = None,
@@ -112,7 +115,8 @@ def load_tracker(
     backend: str = "auto",
     threads: Optional[int] = None,
 ) -> SiameseTracker:
-    """A ready tracker: ``load_tracker("siamfc")``, ``load_tracker(weights="run/best.pt")``.
+    """A ready tracker: ``load_tracker("siamfc")``, ``load_tracker(weights="run/best.pt")``;
+    ``load_tracker()`` is the shipped light model.
 
     ``config`` replaces the checkpoint's tracking hyper-parameters (it must describe the
     same network). ``fast`` folds BatchNorm and uses channels-last convolutions. ``backend``
@@ -125,7 +129,7 @@ def load_tracker(
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
-    ckpt = load_model(name, weights)
+    ckpt = load_model(DEFAULT_MODEL if name is None and weights is None else name, weights)
     if config is not None:
         if (config.backbone, config.head) != (ckpt.config.backbone, ckpt.config.head):
             raise CheckpointError("config describes a different network than the checkpoint")

@@ -118,11 +118,18 @@ class SiameseTracker(abc.ABC):
         return image
 
     def to_tensor(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
-        """uint8 HxWx3 BGR crops -> float (N, 3, H, W) in the network's channel order."""
+        """uint8 HxWx3 BGR crops -> float (N, 3, H, W) in the network's channel order.
+
+        The result is an NHWC buffer seen as NCHW: channels-last for PyTorch's convolutions.
+        On the CPU the conversion is numpy's (one thread): a tiny torch op costs milliseconds
+        when its thread pool has to wait for a core that another process holds.
+        """
         batch = np.stack(crops)
         if self.config.input_order == "rgb":
             batch = batch[..., ::-1]
-        tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)
+        if self.device.type == "cpu":
+            return torch.from_numpy(batch.astype(np.float32)).permute(0, 3, 1, 2)
+        tensor = torch.from_numpy(np.ascontiguousarray(batch)).to(self.device)  # upload bytes, convert there
         return tensor.permute(0, 3, 1, 2).float()
 
     def searching(self, state: TargetState) -> bool:
