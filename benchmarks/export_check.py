@@ -3,12 +3,13 @@
 PyTorch tracker and of the trackers running the exported graphs in onnxruntime and in
 OpenCV's DNN module, each tracking the whole sequence on its own.
 
-    python benchmarks/export_check.py [--model light] [--sequences 6] [--out benchmarks/results/export.md]
+    python benchmarks/export_check.py [--model light] [--weights CHECKPOINT] [--sequences 6] [--out benchmarks/results/export.md]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,23 +29,25 @@ SHARED = Path(os.environ.get("SIAMTRACK_SHARED", "../shared"))
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="light")
+    parser.add_argument("--weights", help="a checkpoint instead of the shipped weights of --model")
     parser.add_argument("--sequences", type=int, default=6)
     parser.add_argument("--out", default="benchmarks/results/export.md")
     args = parser.parse_args()
     seqs = read_got10k(SHARED / "data/sot/val")
     seqs = [seqs[i] for i in np.linspace(0, len(seqs) - 1, args.sequences).round().astype(int)]
     with tempfile.TemporaryDirectory() as folder:
-        paths = export_onnx(load_model(args.model).build(), folder, args.model)
+        name = None if args.weights else args.model
+        paths = export_onnx(load_model(name, args.weights).build(), folder, args.model)
         rows = []
         for seq in seqs:
-            ref = run_sequence(load_tracker(args.model, fast=False), seq)
+            ref = run_sequence(load_tracker(name, weights=args.weights, fast=False), seq)
             row = {"sequence": seq.name, "frames": len(seq)}
             for backend in ("ort", "opencv"):
                 got = run_sequence(load_exported_tracker(paths["config"], backend), seq)
                 row[backend] = float(iou(ref.boxes[1:], got.boxes[1:]).mean())
             rows.append(row)
     lines = [f"# Export check ({args.model})", "",
-             f"`python benchmarks/export_check.py --model {args.model} --sequences {args.sequences}` (OpenCV {cv2.__version__}). "
+             f"`python benchmarks/export_check.py {' '.join(sys.argv[1:])}` (OpenCV {cv2.__version__}). "
              "Mean IoU, over each sequence, between the PyTorch tracker's boxes and those of the tracker running the exported graphs.", "",
              "| sequence | frames | onnxruntime | OpenCV DNN |", "|---|---|---|---|"]
     lines += [f"| {r['sequence']} | {r['frames']} | {r['ort']:.4f} | {r['opencv']:.4f} |" for r in rows]
