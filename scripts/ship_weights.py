@@ -13,7 +13,7 @@ import argparse
 import json
 from pathlib import Path
 
-from tracker.config import to_dict
+from tracker.config import parse_overrides, to_dict, with_overrides
 from tracker.models.checkpoint import load_checkpoint, save_checkpoint, sha256_of
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,9 +32,14 @@ def main() -> int:
     p.add_argument("--hardware", required=True)
     p.add_argument("--data", default="../shared/data/sot/train (42 sequences, 7,991 frames) + ../shared/data/videos (29 unannotated clips, self-supervised pairs)")
     p.add_argument("--notes", default="")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="config values chosen after training (tracking hyper-parameters tuned on val, "
+                        "cpu_backend, name), recorded in the manifest")
     args = p.parse_args()
 
     ckpt = load_checkpoint(args.checkpoint)
+    overrides = parse_overrides(args.overrides)
+    ckpt.config = with_overrides(ckpt.config, overrides)
     report = json.loads(Path(args.report).read_text())["trackers"][args.tracker_name or args.name]
     results = {"dataset": "../shared/data/sot/val (29 sequences, 3,433 frames)", "protocol": "first-frame init; OTB success AUC over frames after the first; absent frames not scored",
                **{k: round(v, 4) for k, v in report["mean"].items()}}
@@ -55,6 +60,7 @@ def main() -> int:
         "sha256": sha256_of(target),
         "bytes": target.stat().st_size,
         "config": to_dict(ckpt.config),
+        "config_overrides": overrides,
         "training_command": args.command,
         "training_config": train_cfg,
         "training_data": args.data,

@@ -79,8 +79,16 @@ def test_onnxruntime_pool_batches_targets():
         assert np.allclose(boxes_of(pooled), boxes_of(alone), atol=1e-2)
 
 
-def test_load_tracker_backends(random_light_weights):
-    assert isinstance(load_tracker(weights=random_light_weights, backend="auto").net, ExportedNet)
+def test_load_tracker_backends(random_light_weights, tmp_path):
+    from tracker.models.checkpoint import save_checkpoint
+
+    # auto: the runtime the model's config names as its faster one on the CPU
+    assert isinstance(load_tracker(weights=random_light_weights, backend="auto").net, SiameseNet)
+    assert isinstance(load_tracker(weights=random_light_weights, backend="onnxruntime").net, ExportedNet)
+    save_checkpoint(tmp_path / "light16.pt", SiameseNet(model_config("light16")), {})
+    assert model_config("light16").cpu_backend == "onnxruntime"
+    assert isinstance(load_tracker(weights=tmp_path / "light16.pt").net, ExportedNet)
+    assert isinstance(load_tracker(weights=tmp_path / "light16.pt", fast=False).net, SiameseNet)
     assert isinstance(load_tracker(weights=random_light_weights, backend="torch").net, SiameseNet)
     assert isinstance(load_tracker(weights=random_light_weights, fast=False).net, SiameseNet)
     with pytest.raises(ValueError, match="unknown backend"):

@@ -104,6 +104,10 @@ class ModelConfig:
     siamrpn: SiamRPNParams = field(default_factory=SiamRPNParams)
     lost: LostParams = field(default_factory=LostParams)
     input_order: str = "bgr"  # channel order the network was trained on: bgr | rgb
+    # the faster CPU runtime for this network (measured: benchmarks/results/speed.md); what
+    # load_tracker(backend="auto") uses. onnxruntime wins big on mobile nets with a MatMul
+    # correlation, loses on the stride-8 light net's 64-slice depthwise correlation.
+    cpu_backend: str = "torch"  # torch | onnxruntime
 
     @property
     def tracking(self) -> Union[SiamFCParams, SiamRPNParams]:
