@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Dict, Tuple, Union
 
 import torch
+from torch import nn
 
 from ..config import to_dict
 from ..models import SearchBranch, SiameseNet, TemplateBranch
@@ -22,12 +23,25 @@ log = logging.getLogger(__name__)
 OPSET = 13
 
 
-def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False) -> Tuple[bytes, bytes, Dict[str, Any]]:
+class _PixelsLast(nn.Module):
+    """Takes the image input as NHWC (the crops' own memory layout) and hands the branch NCHW:
+    onnxruntime folds that transpose into its own layout change, so no copy is made in Python."""
+
+    def __init__(self, branch: nn.Module) -> None:
+        super().__init__()
+        self.branch = branch
+
+    def forward(self, pixels: torch.Tensor, *kernels: torch.Tensor):
+        return self.branch(pixels.permute(0, 3, 1, 2), *kernels)
+
+
+def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False, pixels_last: bool = False) -> Tuple[bytes, bytes, Dict[str, Any]]:
     """The template and search graphs as ONNX bytes, and their description.
 
     ``dynamic_batch`` leaves the batch axis free (many targets per call in onnxruntime)
     and the search crop's size too (the wider crop of long-term re-detection); without it
-    every shape is static, which OpenCV's DNN engine prefers.
+    every shape is static, which OpenCV's DNN engine prefers. ``pixels_last`` makes the
+    image inputs NHWC.
     """
     cfg = net.config
     ready = use_matmul_correlation(fuse_batchnorm(net.cpu()).eval())
@@ -40,9 +54,10 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False) -> Tuple[bytes, by
     kernel_names = [f"kernel{i}" for i in range(len(kernels))]
     output_names = ["score"] if not net.is_rpn else ["cls", "loc"]
     template_axes = search_axes = None
+    rows, cols = (1, 2) if pixels_last else (2, 3)
     if dynamic_batch:
         template_axes = {n: {0: "targets"} for n in ["z", *kernel_names]}
-        search_axes = {"x": {0: "crops", 2: "height", 3: "width"}}
+        search_axes = {"x": {0: "crops", rows: "height", cols: "width"}}
         search_axes.update({n: {0: "crops", 2: "rows", 3: "columns"} for n in output_names})
         search_axes.update({n: {0: "targets"} for n in kernel_names})
     graphs = []
@@ -50,9 +65,11 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False) -> Tuple[bytes, by
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter: no onnxscript needed
         warnings.filterwarnings("ignore", "Constant folding", UserWarning)  # strided slices stay as Slice ops
+        wrap = _PixelsLast if pixels_last else (lambda branch: branch)
+        z_in, x_in = (z.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1)) if pixels_last else (z, x)
         for module, args, inputs, outs, axes in (
-            (TemplateBranch(ready), (z,), ["z"], kernel_names, template_axes),
-            (SearchBranch(ready), (x, *kernels), ["x", *kernel_names], output_names, search_axes),
+            (wrap(TemplateBranch(ready)), (z_in,), ["z"], kernel_names, template_axes),
+            (wrap(SearchBranch(ready)), (x_in, *kernels), ["x", *kernel_names], output_names, search_axes),
         ):
             buffer = io.BytesIO()
             torch.onnx.export(module, args, buffer, input_names=inputs, output_names=outs, dynamic_axes=axes,
@@ -60,10 +77,11 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False) -> Tuple[bytes, by
             graphs.append(buffer.getvalue())
     meta = {
         "format": "siamtrack-onnx", "version": 1, "config": to_dict(cfg),
-        "template": {"input": ["z", list(z.shape)], "outputs": {n: list(k.shape) for n, k in zip(kernel_names, kernels)}},
-        "search": {"inputs": {"x": list(x.shape)}, "outputs": {n: list(o.shape) for n, o in zip(output_names, outputs)},
+        "pixels_last": pixels_last,
+        "template": {"input": ["z", list(z_in.shape)], "outputs": {n: list(k.shape) for n, k in zip(kernel_names, kernels)}},
+        "search": {"inputs": {"x": list(x_in.shape)}, "outputs": {n: list(o.shape) for n, o in zip(output_names, outputs)},
                    "dynamic_batch": dynamic_batch},
-        "input": "float32 pixels 0-255, NCHW, channel order " + cfg.input_order.upper(),
+        "input": f"float32 pixels 0-255, {'NHWC' if pixels_last else 'NCHW'}, channel order " + cfg.input_order.upper(),
     }
     return graphs[0], graphs[1], meta
 

@@ -50,6 +50,7 @@ class ExportedNet:
         self.kernel_names = list(meta["template"]["outputs"])
         self.output_names = list(meta["search"]["outputs"])
         self.search_batch = None if meta["search"].get("dynamic_batch") else meta["search"]["inputs"]["x"][0]
+        self.pixels_last = bool(meta.get("pixels_last"))
         self.backend = backend
         if backend == "ort":
             self._template, self._search = onnxruntime_session(template, threads), onnxruntime_session(search, threads)
@@ -81,7 +82,7 @@ class ExportedNet:
         """``net`` exported in memory (free batch axis) and run by onnxruntime."""
         from .onnx import onnx_graphs
 
-        template, search, meta = onnx_graphs(net, dynamic_batch=True)
+        template, search, meta = onnx_graphs(net, dynamic_batch=True, pixels_last=True)
         return cls(template, search, meta, "ort", threads)
 
     # the tracker treats the network like a torch module
@@ -102,14 +103,19 @@ class ExportedNet:
     def _array(t: torch.Tensor) -> np.ndarray:
         return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)
 
+    def _pixels(self, t: torch.Tensor) -> np.ndarray:
+        """NCHW image batch -> the graph's layout (the tracker's crops are NHWC in memory,
+        so for a pixels-last graph this is a view, not a copy)."""
+        return self._array(t.permute(0, 2, 3, 1) if self.pixels_last else t)
+
     def template(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        out = self._run(self._template, {"z": self._array(z)}, self.kernel_names)
+        out = self._run(self._template, {"z": self._pixels(z)}, self.kernel_names)
         return tuple(torch.from_numpy(np.ascontiguousarray(o)) for o in out)
 
     def track(self, x: torch.Tensor, *kernels: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         if self.search_batch is not None and x.shape[0] != self.search_batch:
             raise ValueError(f"the exported search graph takes {self.search_batch} crops per call, got {x.shape[0]}")
-        inputs = {"x": self._array(x)}
+        inputs = {"x": self._pixels(x)}
         inputs.update({n: self._array(k) for n, k in zip(self.kernel_names, kernels)})
         return tuple(torch.from_numpy(np.ascontiguousarray(o)) for o in self._run(self._search, inputs, self.output_names))
 
