@@ -120,8 +120,9 @@ class MobileNetS16(_StagedMobileNet):
     """A MobileNetV3-small-style net cut at stride 16 (255 -> 16x16, 127 -> 8x8).
 
     It leaves full resolution after two cheap layers and puts its depth and width at
-    stride 16, where feature maps fit in cache: about half the work of the stride-8
-    :class:`LightBackbone` with three times its parameters.
+    stride 16, where feature maps fit in cache: with the pixel-wise head, 0.13 GMAC a frame
+    (the stride-8 :class:`LightBackbone` model: 0.165) and 2.3 times the parameters, yet
+    three times as fast in onnxruntime.
     """
 
     stride = 16
