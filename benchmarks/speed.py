@@ -8,7 +8,7 @@ TrackerNano's fps measured in this run, since only ratios measured together are 
 a noisy machine.
 
     python benchmarks/speed.py [--frames 200] [--models light,NAME=CHECKPOINT] [--backends torch,onnxruntime]
-                               [--out benchmarks/results/speed.md]
+                               [--threads 1,2] [--pool-targets 1,4,16,64] [--out benchmarks/results/speed.md]
 """
 from __future__ import annotations
 
@@ -89,6 +89,7 @@ def main() -> int:
     parser.add_argument("--models", default=",".join(list_models()))
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--backends", default="torch,onnxruntime")
+    parser.add_argument("--pool-targets", default="1,4,16,64", help="pool sizes to time ('' skips the pool)")
     parser.add_argument("--out", default="benchmarks/results/speed.md")
     args = parser.parse_args()
 
@@ -121,7 +122,7 @@ def main() -> int:
     torch.set_num_threads(threads)
     clip, _ = clips[(640, 480)]
     for model, backend in [(m, b) for m in models for b in backends]:
-        for n in (1, 4, 16, 64):
+        for n in [int(t) for t in args.pool_targets.split(",") if t]:
             pool_rows.append({"model": model.partition("=")[0], "backend": backend, "targets": n,
                               **time_pool(model, backend, threads, clip, n, frames=min(60, args.frames - 1))})
     lines = [

@@ -9,6 +9,7 @@ from tracker import InvalidBoxError, InvalidFrameError, NotInitializedError, Tra
 from tracker.eval.metrics import center_errors
 from tracker.geometry import iou
 from tracker.trackers import SiamFCTracker, SiamRPNTracker
+from tracker.trackers.siamrpn import blend_peak
 from tracker.zoo import model_config
 
 
@@ -16,10 +17,10 @@ def siamfc_tracker():
     return SiamFCTracker(MatchingSiamFC(), model_config("siamfc"))
 
 
-def siamrpn_tracker(init_box, instance_size=255):
+def siamrpn_tracker(init_box, instance_size=255, peak_blend=0.0):
     from dataclasses import replace
     cfg = model_config("siamrpn")
-    cfg = replace(cfg, siamrpn=replace(cfg.siamrpn, instance_size=instance_size))
+    cfg = replace(cfg, siamrpn=replace(cfg.siamrpn, instance_size=instance_size, peak_blend=peak_blend))
     return SiamRPNTracker(MatchingRPN(cfg, init_box[2:]), cfg)
 
 
@@ -39,16 +40,52 @@ def test_siamfc_follows_moving_scaling_object(clip):
     assert boxes[mid, 2] > 1.25 * boxes[0, 2]
 
 
-@pytest.mark.parametrize("instance_size", [255, 287])
-def test_siamrpn_follows_moving_object(instance_size):
+@pytest.mark.parametrize("instance_size,peak_blend", [(255, 0.0), (287, 0.0), (255, 0.05)])
+def test_siamrpn_follows_moving_object(instance_size, peak_blend):
     # The matching head has no learned size regression (it predicts the initial size), so
     # this clip changes scale mildly; anchors, decoding, penalties and window are all real.
     from tracker.video.demo import generate_clip
     clip = generate_clip(num_frames=120, scale_range=(0.9, 1.1))
-    boxes = run(siamrpn_tracker(clip.boxes[0], instance_size), clip)
+    boxes = run(siamrpn_tracker(clip.boxes[0], instance_size, peak_blend), clip)
     gt = clip.boxes[1:]
     assert np.median(center_errors(boxes, gt)) < 6
     assert iou(boxes, gt).mean() > 0.7
+
+
+def peak_grid(size=5, k=2):
+    """Boxes (dx = column * 8, dy = row * 8, w = 10 + anchor, h = 20) over a size x size map
+    with k anchors, and scores that are -inf (weight 0) except where a test sets them."""
+    rows, cols = np.meshgrid(np.arange(size), np.arange(size), indexing="ij")
+    boxes = np.zeros((4, k, size, size))
+    boxes[0], boxes[1] = cols * 8.0, rows * 8.0
+    boxes[2] = (10.0 + np.arange(k))[:, None, None]
+    boxes[3] = 20.0
+    return boxes.reshape(4, -1), np.full((k, size, size), -np.inf)
+
+
+def test_blend_peak_averages_the_neighbourhood_by_score():
+    boxes, pscore = peak_grid()
+    pscore[0, 2, 2] = 1.0                        # best: anchor 0 at row 2, col 2
+    pscore[1, 2, 3] = 1.0 - 0.1 * np.log(3)      # anchor 1 one cell right: weight 1/3 at T = 0.1
+    pscore[0, 0, 0] = 1.0                        # a tied peak two cells away is not blended
+    flat = pscore.ravel()
+    best = 12  # anchor 0, cell (2, 2)
+    assert np.allclose(blend_peak(boxes, flat, best, 5, 0.0), [16, 16, 10, 20])
+    # (1 * (16, 16, 10, 20) + 1/3 * (24, 16, 11, 20)) / (4/3)
+    assert np.allclose(blend_peak(boxes, flat, best, 5, 0.1), [18, 16, 10.25, 20])
+
+
+def test_blend_peak_moves_continuously_where_argmax_jumps():
+    boxes, pscore = peak_grid(k=1)
+    pscore[0, 2, 2], pscore[0, 2, 3] = 0.9, 0.9 - 1e-7
+    before = pscore.ravel().copy()
+    pscore[0, 2, 3] += 2e-7                      # a rounding-sized change flips the argmax
+    after = pscore.ravel()
+    assert np.argmax(before) != np.argmax(after)
+    jump = blend_peak(boxes, after, int(np.argmax(after)), 5, 0.0) - blend_peak(boxes, before, int(np.argmax(before)), 5, 0.0)
+    assert abs(jump[0]) == 8.0
+    blended = blend_peak(boxes, after, int(np.argmax(after)), 5, 0.05) - blend_peak(boxes, before, int(np.argmax(before)), 5, 0.05)
+    assert np.abs(blended).max() < 1e-4
 
 
 def test_result_fields(clip):

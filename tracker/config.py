@@ -73,6 +73,8 @@ class SiamRPNParams:
     lr: float = 0.30
     context: float = 0.5
     min_size: float = 10.0
+    # 0 takes the best anchor's box (pysot); > 0 blends the boxes around it (see blend_peak)
+    peak_blend: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,24 @@ def decode_boxes(loc: np.ndarray, anchors: np.ndarray) -> np.ndarray:
     return out
 
 
+def blend_peak(boxes: np.ndarray, pscore: np.ndarray, best: int, score_size: int, temperature: float) -> np.ndarray:
+    """The box at the peak: the best anchor's, or (``temperature`` > 0) the average of every
+    anchor's box in the best cell's 3x3 neighbourhood, weighted by
+    ``exp((pscore - best pscore) / temperature)``.
+
+    Argmax jumps between neighbouring anchors whose scores are nearly tied, so the box
+    zigzags by a stride from frame to frame (and float rounding can flip the choice); the
+    blend moves continuously with the scores.
+    """
+    if temperature <= 0:
+        return boxes[:, best]
+    row, col = divmod(best % (score_size * score_size), score_size)
+    near = (slice(None), slice(max(row - 1, 0), row + 2), slice(max(col - 1, 0), col + 2))
+    weights = np.exp((pscore.reshape(-1, score_size, score_size)[near] - pscore[best]) / temperature)
+    near_boxes = boxes.reshape(4, -1, score_size, score_size)[(slice(None),) + near]
+    return (near_boxes * weights).sum(axis=(1, 2, 3)) / weights.sum()
+
+
 class SiamRPNTracker(SiameseTracker):
     def exemplar_crop(self, image: np.ndarray, state: TargetState) -> np.ndarray:
         p = self.config.siamrpn
@@ -90,7 +108,7 @@ class SiamRPNTracker(SiameseTracker):
         # while re-detecting, only a confident peak counts as the target found again
         confident = best_score >= (lost.recover_threshold if searching else lost.threshold)
         if confident or not lost.longterm:  # a short-term tracker always follows its best peak
-            box = boxes[:, best] / scale_z
+            box = blend_peak(boxes, pscore, best, cls.shape[-1], p.peak_blend) / scale_z
             lr = penalty[best] * score[best] * p.lr
             height, width = state.frame_shape
             state.center = np.clip(state.center + box[:2], 0, [width, height])
