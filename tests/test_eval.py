@@ -40,11 +40,20 @@ def test_layout_report_and_plots(got10k_root, weights, tmp_path):
     assert "| light |" in (tmp_path / "P" / "report.md").read_text()
     # a later run with another tracker, compared with what is already in the results folder
     proc = subprocess.run([sys.executable, "-m", "tracker", "eval", str(got10k_root), "--model", "light", "--weights", weights,
-                           "--name", "light_v2", "--baselines", "none", "--results-dir", str(tmp_path / "R"), "--report", str(tmp_path / "C"),
-                           "--compare"], env=env, capture_output=True, text=True, timeout=600)
+                           "--name", "light_v2", "--set", "siamrpn.lr=0.5", "--baselines", "none", "--results-dir", str(tmp_path / "R"),
+                           "--report", str(tmp_path / "C"), "--compare"], env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     table = (tmp_path / "C" / "report.md").read_text()
     assert all(f"| {n} |" in table for n in ("light", "light_v2", "opencv_mil"))
+
+
+def test_spec_overrides_tracking_hyper_parameters(weights):
+    from tracker import ConfigError
+    tracker = TrackerSpec(name="x", model="light", weights=weights, overrides=(("siamrpn.lr", 0.5),)).build()
+    assert tracker.config.siamrpn.lr == 0.5
+    assert TrackerSpec(name="x", model="light", weights=weights).build().config.siamrpn.lr != 0.5
+    with pytest.raises(ConfigError, match="siamrpn.nope"):
+        TrackerSpec(name="x", model="light", weights=weights, overrides=(("siamrpn.nope", 1),)).build()
 
 
 def test_two_workers_and_ray_match_one_worker(got10k_root, weights, tmp_path):

@@ -27,6 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that already have results")
     p.add_argument("--sequences", help="comma list of sequence names to run (default: all)")
     p.add_argument("--compare", action="store_true", help="report every tracker with complete results in --results-dir (earlier runs too)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="tracker hyper-parameter for our models, e.g. siamrpn.lr=0.2 (repeatable)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
                    help="network runtime (auto: onnxruntime on the CPU when installed)")
@@ -36,6 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from ..config import parse_overrides
     from ..zoo import list_models
     from .baselines import available_baselines
     from .experiment import TrackerSpec, run_experiment
@@ -48,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
     models = args.model or ([] if args.weights else list_models())
     if args.weights and len(models) > 1:
         raise TrackerError("--weights applies to a single --model")
-    specs = [TrackerSpec(name=args.name or m or "custom", model=m, weights=args.weights, device=args.device, backend=args.backend) for m in (models or [None])]
+    specs = [TrackerSpec(name=args.name or m or "custom", model=m, weights=args.weights, device=args.device, backend=args.backend,
+                         overrides=tuple(parse_overrides(args.overrides).items())) for m in (models or [None])]
     if args.baselines == "auto":
         baselines = available_baselines()
     elif args.baselines == "none":

@@ -13,7 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -33,15 +33,18 @@ class TrackerSpec:
     weights: Optional[str] = None
     device: str = "cpu"
     backend: str = "auto"  # auto | torch | onnxruntime (see load_tracker)
+    overrides: Tuple[Tuple[str, Any], ...] = ()  # tracker hyper-parameters, ("siamrpn.lr", 0.2)
 
     def build(self):
         if self.kind == "opencv":
             from .baselines import OpenCVTracker
 
             return OpenCVTracker(self.model)
-        from ..zoo import load_tracker
+        from ..config import with_overrides
+        from ..zoo import load_model, load_tracker
 
-        return load_tracker(self.model, weights=self.weights, device=self.device, backend=self.backend)
+        config = with_overrides(load_model(self.model, self.weights).config, dict(self.overrides)) if self.overrides else None
+        return load_tracker(self.model, weights=self.weights, device=self.device, backend=self.backend, config=config)
 
 
 def result_paths(results_dir: Path, tracker: str, seq: str):
