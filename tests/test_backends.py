@@ -33,6 +33,8 @@ def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
     net = randomized(name)
     ort_net = ExportedNet.from_network(net, threads=1)
     cfg = net.config
+    # heads that correlate by convolution get the static one-target graph (checked at 1 target)
+    assert (ort_net._one_target is None) == (cfg.head.kind == "rpn_pixelwise")
     size = cfg.tracking.instance_size
     for targets, size in ((1, size), (2, size), (1, size + 4 * cfg.anchors.stride)):  # and a wider crop
         z = torch.rand(targets, 3, 127, 127) * 255

@@ -44,7 +44,8 @@ def onnxruntime_session(graph: Graph, threads: Optional[int] = None):
 class ExportedNet:
     """``template(z)``/``track(x, *kernels)`` over two ONNX graphs (``backend``: ort | opencv)."""
 
-    def __init__(self, template: Graph, search: Graph, meta: Dict[str, Any], backend: str = "ort", threads: Optional[int] = None) -> None:
+    def __init__(self, template: Graph, search: Graph, meta: Dict[str, Any], backend: str = "ort", threads: Optional[int] = None,
+                 one_target_search: Optional[Graph] = None) -> None:
         self.config = from_dict(meta["config"])
         self.is_rpn = self.config.head.kind != "xcorr"
         self.kernel_names = list(meta["template"]["outputs"])
@@ -52,6 +53,13 @@ class ExportedNet:
         self.search_batch = None if meta["search"].get("dynamic_batch") else meta["search"]["inputs"]["x"][0]
         self.pixels_last = bool(meta.get("pixels_last"))
         self.backend = backend
+        # an optional faster search graph for one target's tracking crops (see from_network)
+        self._one_target = None
+        if one_target_search is not None:
+            if backend != "ort":
+                raise ValueError("a one-target search graph runs in onnxruntime only")
+            self._one_target = onnxruntime_session(one_target_search, threads)
+            self._one_target_shape = tuple(self._one_target.get_inputs()[0].shape)
         if backend == "ort":
             self._template, self._search = onnxruntime_session(template, threads), onnxruntime_session(search, threads)
         elif backend == "opencv":
@@ -79,11 +87,17 @@ class ExportedNet:
 
     @classmethod
     def from_network(cls, net: SiameseNet, threads: Optional[int] = None) -> "ExportedNet":
-        """``net`` exported in memory (free batch axis) and run by onnxruntime."""
+        """``net`` exported in memory and run by onnxruntime: a search graph with free batch
+        and crop size (pools, re-detection) and, for heads that correlate by convolution, a
+        static one keeping those convolutions for the common call - one target's tracking
+        crops - where it is about twice as fast as the Slice + MatMul form (light: 3.3 vs 6.4 ms)."""
         from .onnx import onnx_graphs
 
         template, search, meta = onnx_graphs(net, dynamic_batch=True, pixels_last=True)
-        return cls(template, search, meta, "ort", threads)
+        one_target = None
+        if net.config.head.kind != "rpn_pixelwise":  # pixel-wise correlation is a MatMul already
+            one_target = onnx_graphs(net, pixels_last=True, conv_correlation=True)[1]
+        return cls(template, search, meta, "ort", threads, one_target)
 
     # the tracker treats the network like a torch module
     def to(self, *args, **kwargs) -> "ExportedNet":
@@ -117,7 +131,9 @@ class ExportedNet:
             raise ValueError(f"the exported search graph takes {self.search_batch} crops per call, got {x.shape[0]}")
         inputs = {"x": self._pixels(x)}
         inputs.update({n: self._array(k) for n, k in zip(self.kernel_names, kernels)})
-        return tuple(torch.from_numpy(np.ascontiguousarray(o)) for o in self._run(self._search, inputs, self.output_names))
+        one_target = self._one_target is not None and inputs["x"].shape == self._one_target_shape and kernels[0].shape[0] == 1
+        session = self._one_target if one_target else self._search
+        return tuple(torch.from_numpy(np.ascontiguousarray(o)) for o in self._run(session, inputs, self.output_names))
 
 
 def load_exported_tracker(config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> SiameseTracker:
