@@ -122,9 +122,10 @@ def load_tracker(
     same network). ``fast`` folds BatchNorm and uses channels-last convolutions. ``backend``
     runs the network in ``"torch"`` or, on the CPU, ``"onnxruntime"`` (the network exported
     in memory); ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of
-    its config: onnxruntime is three times faster for ``light16``) when ``fast`` is set. Every path computes the same network up to
-    float rounding, which can still steer a long run to different boxes when two peaks
-    are nearly tied; ``fast=False`` runs the network exactly as trained. ``threads`` sets
+    its config: onnxruntime, 1.5-2x eager torch, for both light models) when ``fast`` is
+    set. Every path computes the same network up to float rounding, which can still steer
+    a long run to different boxes when two peaks are nearly tied (``siamrpn.peak_blend``
+    makes that rarer); ``fast=False`` runs the network exactly as trained. ``threads`` sets
     onnxruntime's thread count (default: ``torch.get_num_threads()``).
     """
     if backend not in BACKENDS:
