@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 from _markdown import publish
-from tracker.config import to_dict, with_overrides
+from tracker.config import to_dict
 from tracker.data.readers import read_dataset
 from tracker.data.sequence import read_image
 from tracker.eval.metrics import score_sequence
@@ -50,7 +50,7 @@ def main() -> int:
     rows = []
     for values in itertools.product(*grid.values()):
         overrides = dict(zip(grid, values))
-        tracker = load_tracker(args.model, weights=args.weights, config=with_overrides(base, overrides))
+        tracker = load_tracker(args.model, weights=args.weights, overrides=overrides)
         aucs, precisions, start = [], [], time.perf_counter()
         for seq in sequences:
             tracker.init(frames[seq.name][0], tuple(seq.init_box))

@@ -9,11 +9,11 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import torch
 
-from .config import ModelConfig, load_config_file
+from .config import ModelConfig, load_config_file, with_overrides
 from .errors import CheckpointError, ConfigError, UnknownModelError
 from .models.checkpoint import Checkpoint, load_checkpoint, sha256_of
 from .models.fuse import optimize_for_inference
@@ -114,12 +114,13 @@ def load_tracker(
     fast: bool = True,
     backend: str = "auto",
     threads: Optional[int] = None,
+    overrides: Optional[Mapping[str, Any]] = None,
 ) -> SiameseTracker:
     """A ready tracker: ``load_tracker("siamfc")``, ``load_tracker(weights="run/best.pt")``;
     ``load_tracker()`` is the shipped light model.
 
     ``config`` replaces the checkpoint's tracking hyper-parameters (it must describe the
-    same network). ``fast`` folds BatchNorm and uses channels-last convolutions. ``backend``
+    same network); ``overrides`` changes some of them, ``{"siamrpn.lr": 0.2}``. ``fast`` folds BatchNorm and uses channels-last convolutions. ``backend``
     runs the network in ``"torch"`` or, on the CPU, ``"onnxruntime"`` (the network exported
     in memory); ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of
     its config: onnxruntime, 1.5-2x eager torch, for both light models) when ``fast`` is
@@ -135,6 +136,8 @@ def load_tracker(
         if (config.backbone, config.head) != (ckpt.config.backbone, ckpt.config.head):
             raise CheckpointError("config describes a different network than the checkpoint")
         ckpt.config = config
+    if overrides:
+        ckpt.config = with_overrides(ckpt.config, overrides)
     net = ckpt.build()
     dev = resolve_device(device)
     if backend == "auto":

@@ -40,11 +40,9 @@ class TrackerSpec:
             from .baselines import OpenCVTracker
 
             return OpenCVTracker(self.model)
-        from ..config import with_overrides
-        from ..zoo import load_model, load_tracker
+        from ..zoo import load_tracker
 
-        config = with_overrides(load_model(self.model, self.weights).config, dict(self.overrides)) if self.overrides else None
-        return load_tracker(self.model, weights=self.weights, device=self.device, backend=self.backend, config=config)
+        return load_tracker(self.model, weights=self.weights, device=self.device, backend=self.backend, overrides=dict(self.overrides))
 
 
 def result_paths(results_dir: Path, tracker: str, seq: str):

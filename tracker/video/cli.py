@@ -15,7 +15,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from ..config import load_overrides_file, parse_overrides, with_overrides
+from ..config import load_overrides_file, parse_overrides
 from ..errors import SourceError, TrackerError
 from .demo import generate_clip
 from .loop import track_frames
@@ -89,7 +89,7 @@ def default_model() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zoo import list_models, load_model, load_tracker
+    from ..zoo import list_models, load_tracker
 
     if args.list_models:
         print("\n".join(list_models()) or "(no shipped models)")
@@ -100,12 +100,9 @@ def run(args: argparse.Namespace) -> int:
     if (args.select or args.show) and not has_display():
         raise TrackerError("--select/--show need a display (none found: DISPLAY is unset or OpenCV has no GUI); use --init x,y,w,h and --save out.mp4 instead")
     name = args.model or (None if args.weights else default_model())
-    config = None
     overrides = load_overrides_file(args.config) if args.config else {}
     overrides.update(parse_overrides(args.overrides))
-    if overrides:
-        config = with_overrides(load_model(name, args.weights).config, overrides)
-    tracker = load_tracker(name, weights=args.weights, device=args.device, config=config, backend=args.backend)
+    tracker = load_tracker(name, weights=args.weights, device=args.device, backend=args.backend, overrides=overrides)
 
     if demo:
         clip = generate_clip()
