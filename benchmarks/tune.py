@@ -40,6 +40,7 @@ def main() -> int:
     p.add_argument("--weights", default=None)
     p.add_argument("--root", default=os.path.join(os.environ.get("SIAMTRACK_SHARED", "../shared"), "data/sot/val"))
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...")
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"], help="network runtime (see load_tracker)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
 
@@ -50,7 +51,7 @@ def main() -> int:
     rows = []
     for values in itertools.product(*grid.values()):
         overrides = dict(zip(grid, values))
-        tracker = load_tracker(args.model, weights=args.weights, overrides=overrides)
+        tracker = load_tracker(args.model, weights=args.weights, overrides=overrides, backend=args.backend)
         aucs, precisions, start = [], [], time.perf_counter()
         for seq in sequences:
             tracker.init(frames[seq.name][0], tuple(seq.init_box))
