@@ -51,6 +51,7 @@ def main() -> int:
              "Mean IoU, over each sequence, between the PyTorch tracker's boxes and those of the tracker running the exported graphs.", "",
              "| sequence | frames | onnxruntime | OpenCV DNN |", "|---|---|---|---|"]
     lines += [f"| {r['sequence']} | {r['frames']} | {r['ort']:.4f} | {r['opencv']:.4f} |" for r in rows]
+    lines.append(f"| **worst** | | {min(r['ort'] for r in rows):.4f} | {min(r['opencv'] for r in rows):.4f} |")
     lines.append(f"| **mean** | {sum(r['frames'] for r in rows)} | {np.mean([r['ort'] for r in rows]):.4f} | {np.mean([r['opencv'] for r in rows]):.4f} |")
     publish(lines, args.out)
     return 0

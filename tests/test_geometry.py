@@ -2,7 +2,16 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from tracker.geometry import clip_box, context_size, crop_and_resize, cxcywh_to_xywh, iou, xywh_to_cxcywh
+from tracker.geometry import (
+    CROP_SUBPIXEL,
+    clip_box,
+    context_size,
+    crop_and_resize,
+    cxcywh_to_xywh,
+    iou,
+    snap_to_crop_grid,
+    xywh_to_cxcywh,
+)
 
 
 def test_center_convention_matches_siamfc_pytorch():
@@ -60,3 +69,24 @@ def test_box_roundtrip_and_clip_properties(x, y, w, h):
     assert 0 <= cx <= 100 and 0 <= cy <= 80 and cw >= 0 and ch >= 0
     assert cx + cw <= 100 + 1e-9 and cy + ch <= 80 + 1e-9
     assert iou(np.array([x, y, w, h]), np.array([x, y, w, h])) == pytest.approx(1.0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.floats(0, 2000), st.floats(0, 2000), st.floats(-1e-5, 1e-5))
+def test_centres_on_the_crop_grid_give_identical_crops(x, y, noise):
+    """Two centres a float-noise apart snap to the same grid point, unless they straddle a
+    grid boundary - and then the two points are one grid step apart, never more."""
+    a, b = snap_to_crop_grid((x, y)), snap_to_crop_grid((x + noise, y - noise))
+    assert np.abs(a - (x, y)).max() <= CROP_SUBPIXEL / 2 + 1e-12
+    assert np.all(np.isclose(a, b) | np.isclose(np.abs(a - b), CROP_SUBPIXEL))
+    assert np.allclose(a / CROP_SUBPIXEL, np.round(a / CROP_SUBPIXEL))
+
+
+def test_crop_is_exactly_reproducible_from_a_snapped_centre():
+    rng = np.random.default_rng(0)
+    image = rng.integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    centre = np.array([80.3, 59.7])
+    nudged = centre + 3e-6
+    assert not np.array_equal(crop_and_resize(image, centre, 61.3, 64), crop_and_resize(image, nudged + 0.01, 61.3, 64))
+    snapped = [crop_and_resize(image, snap_to_crop_grid(c), 61.3, 64) for c in (centre, nudged)]
+    assert np.array_equal(*snapped)

@@ -99,6 +99,26 @@ def crop_and_resize(
     )
 
 
+# the grid the tracked centre lives on (see snap_to_crop_grid)
+CROP_SUBPIXEL = 1.0 / 8.0
+
+
+def snap_to_crop_grid(point: Sequence[float]) -> np.ndarray:
+    """``point`` rounded to a 1/8-px grid.
+
+    A tracker that keeps its centre on this grid makes every search crop a function of a
+    state that float noise cannot move: the same weights run by PyTorch, onnxruntime or
+    OpenCV DNN (outputs ~1e-6 apart) then give identical boxes, where an unsnapped centre
+    lets the crop's fixed-point sampling and uint8 rounding amplify 1e-6 into a different
+    track within a few dozen frames. Noise still flips a rounding when a centre falls
+    within ~1e-5 px of a grid line; the coarser the grid, the rarer that is (1/32 px, the
+    resolution of ``cv2.warpAffine``, left one track in 29 val sequences diverging; 1/8
+    none, benchmarks/results/export.md). The rounding, at most 1/16 px, is far below any
+    tracker's error.
+    """
+    return np.round(np.asarray(point, dtype=np.float64) / CROP_SUBPIXEL) * CROP_SUBPIXEL
+
+
 def clip_box(box: Sequence[float], width: int, height: int) -> Box:
     """Intersect an ``xywh`` box with the frame ``[0, width) x [0, height)``."""
     x1, y1, x2, y2 = xywh_to_xyxy(np.asarray(box))

@@ -16,6 +16,7 @@ import torch
 from .config import ModelConfig, load_config_file, with_overrides
 from .errors import CheckpointError, ConfigError, UnknownModelError
 from .models.checkpoint import Checkpoint, load_checkpoint, sha256_of
+from .models.cuda import CudaNet
 from .models.fuse import optimize_for_inference
 from .trackers import SiameseTracker, build_tracker
 from .trackers.base import resolve_device
@@ -115,6 +116,7 @@ def load_tracker(
     backend: str = "auto",
     threads: Optional[int] = None,
     overrides: Optional[Mapping[str, Any]] = None,
+    half: bool = False,
 ) -> SiameseTracker:
     """A ready tracker: ``load_tracker("siamfc")``, ``load_tracker(weights="run/best.pt")``;
     ``load_tracker()`` is the shipped light model.
@@ -124,10 +126,15 @@ def load_tracker(
     runs the network in ``"torch"`` or, on the CPU, ``"onnxruntime"`` (the network exported
     in memory); ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of
     its config: onnxruntime, 1.5-2x eager torch, for both light models) when ``fast`` is
-    set. Every path computes the same network up to float rounding, which can still steer
-    a long run to different boxes when two peaks are nearly tied (``siamrpn.peak_blend``
-    makes that rarer); ``fast=False`` runs the network exactly as trained. ``threads`` sets
+    set. Every path computes the same network up to float rounding, and the tracker keeps
+    its centre on the crop grid so that rounding does not compound: the paths give the
+    same boxes over whole sequences (benchmarks/results/export.md), bar a rare straddle
+    of a grid line at a point where the track is ambiguous anyway. ``fast=False`` runs the network exactly as trained. ``threads`` sets
     onnxruntime's thread count (default: ``torch.get_num_threads()``).
+
+    On a CUDA ``device`` with ``fast`` the search branch is replayed from CUDA graphs and
+    crops are uploaded from pinned memory (:mod:`tracker.models.cuda`); ``half`` adds fp16
+    autocast there.
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
@@ -140,6 +147,8 @@ def load_tracker(
         ckpt.config = with_overrides(ckpt.config, overrides)
     net = ckpt.build()
     dev = resolve_device(device)
+    if half and not (fast and dev.type == "cuda"):
+        raise ValueError("half=True is the fast CUDA path: it needs device='cuda' and fast=True")
     if backend == "auto":
         wanted = ckpt.config.cpu_backend
         if wanted not in ("torch", "onnxruntime"):
@@ -155,4 +164,6 @@ def load_tracker(
         return build_tracker(ExportedNet.from_network(net, threads), ckpt.config, "cpu")
     if fast:
         net = optimize_for_inference(net, dev)
+        if dev.type == "cuda":
+            net = CudaNet(net, dev, half=half)
     return build_tracker(net, ckpt.config, dev)

@@ -77,8 +77,7 @@ class SiamFCTracker(SiameseTracker):
             # displacement: response grid -> search crop -> image (rows are y, columns x)
             disp = (peak - (up - 1) / 2.0) * p.total_stride / p.response_up
             disp *= state.extra["x_sz"] * factors[scale_id] / p.instance_size
-            height, width = state.frame_shape
-            state.center = np.clip(state.center + disp[::-1], 0, [width, height])
+            self.move_center(state, disp[::-1])
             scale = (1 - p.scale_lr) + p.scale_lr * factors[scale_id]
             state.size = np.maximum(state.size * scale, p.min_size)
             state.extra["z_sz"] *= scale

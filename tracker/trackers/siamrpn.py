@@ -110,8 +110,8 @@ class SiamRPNTracker(SiameseTracker):
         if confident or not lost.longterm:  # a short-term tracker always follows its best peak
             box = blend_peak(boxes, pscore, best, cls.shape[-1], p.peak_blend) / scale_z
             lr = penalty[best] * score[best] * p.lr
+            self.move_center(state, box[:2])
             height, width = state.frame_shape
-            state.center = np.clip(state.center + box[:2], 0, [width, height])
             size = state.size * (1 - lr) + box[2:] * lr
             state.size = np.clip(size, p.min_size, [max(width, p.min_size), max(height, p.min_size)])
         if lost.longterm:

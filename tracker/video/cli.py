@@ -33,6 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--model", default=None, help="shipped model name (see `siamtrack track --list-models`)")
     p.add_argument("--weights", help="a siamtrack checkpoint (overrides the shipped weights)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    p.add_argument("--half", action="store_true", help="fp16 autocast on CUDA")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
                    help="network runtime (auto: onnxruntime on the CPU when installed)")
     p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
@@ -102,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     name = args.model or (None if args.weights else default_model())
     overrides = load_overrides_file(args.config) if args.config else {}
     overrides.update(parse_overrides(args.overrides))
-    tracker = load_tracker(name, weights=args.weights, device=args.device, backend=args.backend, overrides=overrides)
+    tracker = load_tracker(name, weights=args.weights, device=args.device, backend=args.backend, overrides=overrides,
+                           half=args.half)
 
     if demo:
         clip = generate_clip()

@@ -1,0 +1,96 @@
+"""The CUDA runtime: graph replay and pinned uploads give the eager network's numbers.
+
+The GPU tests run only where CUDA is present (not in CI); the CPU tests check the parts
+that do not need a device.
+"""
+import numpy as np
+import pytest
+import torch
+
+from tracker import TrackerPool, load_tracker
+from tracker.models import SiameseNet
+from tracker.models.checkpoint import save_checkpoint
+from tracker.models.cuda import CudaNet, HostStaging, padded_batch
+from tracker.video.demo import generate_clip
+from tracker.zoo import model_config
+
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
+def test_padded_batch_is_the_next_power_of_two():
+    assert [padded_batch(n) for n in (1, 2, 3, 4, 5, 16, 17, 64, 65)] == [1, 2, 4, 4, 8, 16, 32, 64, 128]
+
+
+def test_cuda_runtime_refuses_the_cpu():
+    with pytest.raises(ValueError, match="CUDA device"):
+        CudaNet(SiameseNet(model_config("light")), torch.device("cpu"))
+
+
+def test_half_precision_is_a_cuda_option():
+    with pytest.raises(ValueError, match="half"):
+        load_tracker("light", half=True)
+
+
+def random_net(name):
+    torch.manual_seed(0)
+    return SiameseNet(model_config(name)).eval()
+
+
+@needs_cuda
+@pytest.mark.parametrize("name", ["light", "siamfc", "siamrpn"])
+@pytest.mark.parametrize("targets", [1, 3])
+def test_graph_replay_matches_eager(name, targets):
+    net = random_net(name).cuda()
+    cfg = net.config
+    size, crops = (cfg.siamrpn.instance_size, 1) if net.is_rpn else (cfg.siamfc.instance_size, cfg.siamfc.scale_num)
+    z = torch.rand(targets, 3, 127, 127, device="cuda") * 255
+    x = torch.rand(targets * crops, 3, size, size, device="cuda") * 255
+    graphed = CudaNet(net, torch.device("cuda"))
+    with torch.inference_mode():
+        kernels = net.template(z)
+        ref = net.track(x, *kernels)
+        for _ in range(2):  # capture, then replay
+            got = graphed.track(x, *kernels)
+    for a, b in zip(ref, got):
+        assert a.shape == b.shape
+        assert torch.allclose(a, b, atol=1e-4 * float(a.abs().max()), rtol=0)
+
+
+@needs_cuda
+def test_pinned_upload_round_trip():
+    staging = HostStaging(torch.device("cuda"))
+    for seed in range(3):  # the same buffer, reused
+        batch = np.random.default_rng(seed).integers(0, 256, (2, 31, 31, 3), dtype=np.uint8)
+        assert np.array_equal(staging.upload(batch).cpu().numpy(), batch)
+
+
+def track(tracker, clip):
+    tracker.init(clip.frames[0], clip.boxes[0])
+    return np.array([tracker.update(f).box for f in clip.frames[1:]])
+
+
+@needs_cuda
+@pytest.mark.parametrize("half", [False, True])
+def test_cuda_tracker_follows_the_cpu_track(tmp_path, half):
+    weights = tmp_path / "light.pt"
+    save_checkpoint(weights, random_net("light"))
+    clip = generate_clip(num_frames=30)
+    ref = track(load_tracker(weights=weights, fast=False), clip)
+    got = track(load_tracker(weights=weights, device="cuda", half=half), clip)
+    assert np.abs(ref - got).max() < (2.0 if half else 1e-2)
+
+
+@needs_cuda
+def test_cuda_pool_matches_single_trackers(tmp_path):
+    weights = tmp_path / "light.pt"
+    save_checkpoint(weights, random_net("light"))
+    clips = [generate_clip(num_frames=10, seed=s) for s in (1, 2, 3)]
+    pool = TrackerPool(load_tracker(weights=weights, device="cuda"))
+    ids = [pool.add(c.frames[0], c.boxes[0], stream=k) for k, c in enumerate(clips)]
+    pooled = {i: [] for i in ids}
+    for t in range(1, 10):
+        for i, r in pool.update({k: c.frames[t] for k, c in enumerate(clips)}).items():
+            pooled[i].append(r.box)
+    for i, clip in zip(ids, clips):
+        alone = track(load_tracker(weights=weights, device="cuda"), clip)
+        assert np.allclose(np.array(pooled[i]), alone[:9], atol=1e-2)
