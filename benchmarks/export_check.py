@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Exported ONNX graphs vs PyTorch on real sequences: mean IoU between the boxes of the
-PyTorch tracker and of the trackers running the exported graphs in onnxruntime and in
-OpenCV's DNN module, each tracking the whole sequence on its own.
+"""Exported graphs vs PyTorch on real sequences: mean IoU between the boxes of the PyTorch
+tracker and of the trackers running the exported graphs in onnxruntime, OpenCV's DNN
+module and (where openvino is installed) OpenVINO, each tracking the whole sequence on its own.
 
     python benchmarks/export_check.py [--model light] [--weights CHECKPOINT] [--sequences 6] [--out benchmarks/results/export.md]
 """
@@ -16,10 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from _markdown import publish
+from _markdown import publish, table
 from tracker.data.readers import read_got10k
 from tracker.eval.runner import run_sequence
-from tracker.export import export_onnx, load_exported_tracker
+from tracker.export import export_onnx, export_openvino, load_exported_tracker
 from tracker.geometry import iou
 from tracker.zoo import load_model, load_tracker
 
@@ -38,21 +38,30 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         name = None if args.weights else args.model
         paths = export_onnx(load_model(name, args.weights).build(), folder, args.model)
+        backends = {"ort": "onnxruntime", "opencv": "OpenCV DNN"}
+        try:
+            paths = export_openvino(paths)
+            import openvino
+
+            backends["openvino"] = f"OpenVINO {openvino.__version__.split('-')[0]}"
+        except ImportError:
+            pass
         rows = []
         for seq in seqs:
             ref = run_sequence(load_tracker(name, weights=args.weights, fast=False), seq)
             row = {"sequence": seq.name, "frames": len(seq)}
-            for backend in ("ort", "opencv"):
+            for backend in backends:
                 got = run_sequence(load_exported_tracker(paths["config"], backend), seq)
                 row[backend] = float(iou(ref.boxes[1:], got.boxes[1:]).mean())
             rows.append(row)
     lines = [f"# Export check ({args.model})", "",
              f"`python benchmarks/export_check.py {' '.join(sys.argv[1:])}` (OpenCV {cv2.__version__}). "
-             "Mean IoU, over each sequence, between the PyTorch tracker's boxes and those of the tracker running the exported graphs.", "",
-             "| sequence | frames | onnxruntime | OpenCV DNN |", "|---|---|---|---|"]
-    lines += [f"| {r['sequence']} | {r['frames']} | {r['ort']:.4f} | {r['opencv']:.4f} |" for r in rows]
-    lines.append(f"| **worst** | | {min(r['ort'] for r in rows):.4f} | {min(r['opencv'] for r in rows):.4f} |")
-    lines.append(f"| **mean** | {sum(r['frames'] for r in rows)} | {np.mean([r['ort'] for r in rows]):.4f} | {np.mean([r['opencv'] for r in rows]):.4f} |")
+             "Mean IoU, over each sequence, between the PyTorch tracker's boxes and those of the tracker running the exported graphs.",
+             ""]
+    lines += table(["sequence", "frames", *backends.values()],
+                   [(r["sequence"], r["frames"], *(f"{r[b]:.4f}" for b in backends)) for r in rows]
+                   + [("**worst**", "", *(f"{min(r[b] for r in rows):.4f}" for b in backends)),
+                      ("**mean**", sum(r["frames"] for r in rows), *(f"{np.mean([r[b] for r in rows]):.4f}" for b in backends))])
     publish(lines, args.out)
     return 0
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from tracker.export import ExportedNet, export_onnx, load_exported_tracker
+from tracker.export import ExportedNet, export_onnx, export_openvino, load_exported_tracker
+from tracker.errors import CheckpointError
 from tracker.geometry import iou
 from tracker.models import SiameseNet
 from tracker.models.checkpoint import save_checkpoint
@@ -21,7 +22,19 @@ from conftest import SHARED
 
 pytest.importorskip("onnxruntime")
 ROOT = Path(__file__).resolve().parents[1]
-BACKENDS = ["ort", "opencv"]
+try:
+    import openvino  # noqa: F401
+
+    HAS_OPENVINO = True
+except ImportError:
+    HAS_OPENVINO = False
+BACKENDS = ["ort", "opencv"] + (["openvino"] if HAS_OPENVINO else [])
+
+
+def export_all(net, folder, name):
+    """ONNX graphs, plus their OpenVINO IR where openvino is installed."""
+    paths = export_onnx(net, folder, name)
+    return export_openvino(paths) if HAS_OPENVINO else paths
 
 
 def random_net(name):
@@ -40,7 +53,7 @@ def exported(tmp_path_factory):
     for name in ("light", "siamfc", "siamrpn"):
         folder = tmp_path_factory.mktemp(name)
         net = random_net(name)
-        out[name] = (net, export_onnx(net, folder, name))
+        out[name] = (net, export_all(net, folder, name))
     return out
 
 
@@ -87,7 +100,7 @@ def test_shipped_light_export_tracks_a_real_clip_like_pytorch(tmp_path):
 
     seq = read_got10k_sequence(REAL_SEQUENCE)
     frames = [seq.frame(i) for i in range(60)]
-    paths = export_onnx(load_model("light").build(), tmp_path, "light")
+    paths = export_all(load_model("light").build(), tmp_path, "light")
     ref = track_clip(load_tracker("light", fast=False), frames, seq.init_box)
     for backend in BACKENDS:
         got = track_clip(load_exported_tracker(paths["config"], backend), frames, seq.init_box)
@@ -104,3 +117,27 @@ def test_export_cli_writes_two_graphs_and_json(tmp_path):
     meta = json.loads((tmp_path / "x" / "light.json").read_text())
     assert (tmp_path / "x" / meta["template"]["file"]).is_file() and (tmp_path / "x" / meta["search"]["file"]).is_file()
     assert meta["config"]["siamrpn"]["window_influence"] == 0.4
+
+
+@pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")
+def test_export_cli_writes_openvino_ir(tmp_path):
+    ckpt = tmp_path / "light.pt"
+    save_checkpoint(ckpt, random_net("light"), {})
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, "-m", "tracker", "export", "--weights", str(ckpt), "--format", "openvino", "--out", str(tmp_path / "x")],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    meta = json.loads((tmp_path / "x" / "light.json").read_text())
+    for branch in ("template", "search"):
+        xml = tmp_path / "x" / meta[branch]["openvino"]
+        assert xml.is_file() and xml.with_suffix(".bin").is_file()
+
+
+def test_openvino_backend_needs_the_ir(exported):
+    _, paths = exported["light"]
+    meta = json.loads(Path(paths["config"]).read_text())
+    meta["template"].pop("openvino", None)
+    bare = Path(paths["config"]).with_name("bare.json")
+    bare.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="--format openvino"):
+        load_exported_tracker(bare, "openvino")

@@ -42,7 +42,8 @@ def onnxruntime_session(graph: Graph, threads: Optional[int] = None):
 
 
 class ExportedNet:
-    """``template(z)``/``track(x, *kernels)`` over two ONNX graphs (``backend``: ort | opencv)."""
+    """``template(z)``/``track(x, *kernels)`` over two exported graphs (``backend``: ort |
+    opencv | openvino; the last takes the IR files of ``--format openvino``)."""
 
     def __init__(self, template: Graph, search: Graph, meta: Dict[str, Any], backend: str = "ort", threads: Optional[int] = None,
                  one_target_search: Optional[Graph] = None) -> None:
@@ -68,8 +69,14 @@ class ExportedNet:
             if isinstance(template, bytes) or isinstance(search, bytes):
                 raise ValueError("the opencv backend reads exported files, not in-memory graphs")
             self._template, self._search = cv2.dnn.readNetFromONNX(str(template)), cv2.dnn.readNetFromONNX(str(search))
+        elif backend == "openvino":
+            from .openvino import compile_ir
+
+            if isinstance(template, bytes) or isinstance(search, bytes):
+                raise ValueError("the openvino backend reads exported IR files, not in-memory graphs")
+            self._template, self._search = compile_ir(Path(template), threads), compile_ir(Path(search), threads)
         else:
-            raise ValueError(f"unknown backend {backend!r} (ort, opencv)")
+            raise ValueError(f"unknown backend {backend!r} (ort, opencv, openvino)")
 
     @classmethod
     def from_files(cls, config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> "ExportedNet":
@@ -83,7 +90,13 @@ class ExportedNet:
             raise CheckpointError(f"{path} is not a siamtrack ONNX export description: {exc}") from exc
         if not isinstance(meta, dict) or meta.get("format") != "siamtrack-onnx":
             raise CheckpointError(f"{path} is not a siamtrack ONNX export description")
-        return cls(path.parent / meta["template"]["file"], path.parent / meta["search"]["file"], meta, backend, threads)
+        if backend == "openvino":
+            if "openvino" not in meta["template"]:
+                raise CheckpointError(f"{path} has no OpenVINO IR: export with --format openvino")
+            files = meta["template"]["openvino"], meta["search"]["openvino"]
+        else:
+            files = meta["template"]["file"], meta["search"]["file"]
+        return cls(path.parent / files[0], path.parent / files[1], meta, backend, threads)
 
     @classmethod
     def from_network(cls, net: SiameseNet, threads: Optional[int] = None) -> "ExportedNet":
@@ -109,6 +122,9 @@ class ExportedNet:
     def _run(self, session, inputs: Dict[str, np.ndarray], outputs: List[str]) -> List[np.ndarray]:
         if self.backend == "ort":
             return session.run(outputs, inputs)
+        if self.backend == "openvino":
+            result = session(inputs)
+            return [result[session.output(name)] for name in outputs]
         for name, value in inputs.items():
             session.setInput(value, name)
         return list(session.forward(outputs))
