@@ -107,27 +107,26 @@ def test_shipped_light_export_tracks_a_real_clip_like_pytorch(tmp_path):
         assert iou(ref, got).min() > 0.999, backend
 
 
-def test_export_cli_writes_two_graphs_and_json(tmp_path):
+def export_with_cli(tmp_path, fmt):
+    """``siamtrack export`` of a random light checkpoint; the export JSON."""
     ckpt = tmp_path / "light.pt"
     save_checkpoint(ckpt, random_net("light"), {})
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "tracker", "export", "--weights", str(ckpt), "--format", "onnx", "--out", str(tmp_path / "x")],
+    proc = subprocess.run([sys.executable, "-m", "tracker", "export", "--weights", str(ckpt), "--format", fmt, "--out", str(tmp_path / "x")],
                           env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    meta = json.loads((tmp_path / "x" / "light.json").read_text())
+    return json.loads((tmp_path / "x" / "light.json").read_text())
+
+
+def test_export_cli_writes_two_graphs_and_json(tmp_path):
+    meta = export_with_cli(tmp_path, "onnx")
     assert (tmp_path / "x" / meta["template"]["file"]).is_file() and (tmp_path / "x" / meta["search"]["file"]).is_file()
     assert meta["config"]["siamrpn"]["window_influence"] == 0.4
 
 
 @pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")
 def test_export_cli_writes_openvino_ir(tmp_path):
-    ckpt = tmp_path / "light.pt"
-    save_checkpoint(ckpt, random_net("light"), {})
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.run([sys.executable, "-m", "tracker", "export", "--weights", str(ckpt), "--format", "openvino", "--out", str(tmp_path / "x")],
-                          env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stderr
-    meta = json.loads((tmp_path / "x" / "light.json").read_text())
+    meta = export_with_cli(tmp_path, "openvino")
     for branch in ("template", "search"):
         xml = tmp_path / "x" / meta[branch]["openvino"]
         assert xml.is_file() and xml.with_suffix(".bin").is_file()
