@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from tracker.data.readers import read_got10k
 from tracker.eval.experiment import TrackerSpec, load_results, run_experiment
@@ -54,6 +55,14 @@ def test_spec_overrides_tracking_hyper_parameters(weights):
     assert TrackerSpec(name="x", model="light", weights=weights).build().config.siamrpn.lr != 0.5
     with pytest.raises(ConfigError, match="siamrpn.nope"):
         TrackerSpec(name="x", model="light", weights=weights, overrides=(("siamrpn.nope", 1),)).build()
+
+
+def test_plain_spec_runs_the_network_as_trained(weights):
+    from tracker.models import SiameseNet
+    plain = TrackerSpec(name="x", model="light", weights=weights, backend="torch", fast=False).build()
+    fast = TrackerSpec(name="x", model="light", weights=weights, backend="torch").build()
+    batchnorms = [sum(isinstance(m, torch.nn.BatchNorm2d) for m in t.net.modules()) for t in (plain, fast)]
+    assert isinstance(plain.net, SiameseNet) and batchnorms[0] > 0 and batchnorms[1] == 0
 
 
 def test_two_workers_and_ray_match_one_worker(got10k_root, weights, tmp_path):

@@ -32,6 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
                    help="network runtime (auto: onnxruntime on the CPU when installed)")
+    p.add_argument("--plain", action="store_true",
+                   help="run the network exactly as trained (no BatchNorm folding, no onnxruntime): the reference for a fast path's AUC")
     p.set_defaults(func=run)
 
 
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     if args.weights and len(models) > 1:
         raise TrackerError("--weights applies to a single --model")
     specs = [TrackerSpec(name=args.name or m or "custom", model=m, weights=args.weights, device=args.device, backend=args.backend,
-                         overrides=tuple(parse_overrides(args.overrides).items())) for m in (models or [None])]
+                         overrides=tuple(parse_overrides(args.overrides).items()), fast=not args.plain) for m in (models or [None])]
     if args.baselines == "auto":
         baselines = available_baselines()
     elif args.baselines == "none":

@@ -34,6 +34,7 @@ class TrackerSpec:
     device: str = "cpu"
     backend: str = "auto"  # auto | torch | onnxruntime (see load_tracker)
     overrides: Tuple[Tuple[str, Any], ...] = ()  # tracker hyper-parameters, ("siamrpn.lr", 0.2)
+    fast: bool = True  # False: the network exactly as trained (see load_tracker)
 
     def build(self):
         if self.kind == "opencv":
@@ -42,7 +43,8 @@ class TrackerSpec:
             return OpenCVTracker(self.model)
         from ..zoo import load_tracker
 
-        return load_tracker(self.model, weights=self.weights, device=self.device, backend=self.backend, overrides=dict(self.overrides))
+        return load_tracker(self.model, weights=self.weights, device=self.device, backend=self.backend, overrides=dict(self.overrides),
+                            fast=self.fast)
 
 
 def result_paths(results_dir: Path, tracker: str, seq: str):
