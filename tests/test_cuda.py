@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from conftest import boxes_of, track_alone, track_in_pool
 from tracker import TrackerPool, load_tracker
 from tracker.models import SiameseNet
 from tracker.models.checkpoint import save_checkpoint
@@ -64,19 +65,14 @@ def test_pinned_upload_round_trip():
         assert np.array_equal(staging.upload(batch).cpu().numpy(), batch)
 
 
-def track(tracker, clip):
-    tracker.init(clip.frames[0], clip.boxes[0])
-    return np.array([tracker.update(f).box for f in clip.frames[1:]])
-
-
 @needs_cuda
 @pytest.mark.parametrize("half", [False, True])
 def test_cuda_tracker_follows_the_cpu_track(tmp_path, half):
     weights = tmp_path / "light.pt"
     save_checkpoint(weights, random_net("light"))
     clip = generate_clip(num_frames=30)
-    ref = track(load_tracker(weights=weights, fast=False), clip)
-    got = track(load_tracker(weights=weights, device="cuda", half=half), clip)
+    ref = boxes_of(track_alone(load_tracker(weights=weights, fast=False), clip))
+    got = boxes_of(track_alone(load_tracker(weights=weights, device="cuda", half=half), clip))
     assert np.abs(ref - got).max() < (2.0 if half else 1e-2)
 
 
@@ -86,11 +82,6 @@ def test_cuda_pool_matches_single_trackers(tmp_path):
     save_checkpoint(weights, random_net("light"))
     clips = [generate_clip(num_frames=10, seed=s) for s in (1, 2, 3)]
     pool = TrackerPool(load_tracker(weights=weights, device="cuda"))
-    ids = [pool.add(c.frames[0], c.boxes[0], stream=k) for k, c in enumerate(clips)]
-    pooled = {i: [] for i in ids}
-    for t in range(1, 10):
-        for i, r in pool.update({k: c.frames[t] for k, c in enumerate(clips)}).items():
-            pooled[i].append(r.box)
-    for i, clip in zip(ids, clips):
-        alone = track(load_tracker(weights=weights, device="cuda"), clip)
-        assert np.allclose(np.array(pooled[i]), alone[:9], atol=1e-2)
+    for pooled, clip in zip(track_in_pool(pool, clips), clips):
+        alone = track_alone(load_tracker(weights=weights, device="cuda"), clip)
+        assert np.allclose(boxes_of(pooled), boxes_of(alone), atol=1e-2)

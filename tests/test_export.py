@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -18,7 +19,7 @@ from tracker.trackers import build_tracker
 from tracker.video.demo import generate_clip
 from tracker.zoo import model_config
 
-from conftest import SHARED
+from conftest import SHARED, boxes_of, track_alone
 
 pytest.importorskip("onnxruntime")
 ROOT = Path(__file__).resolve().parents[1]
@@ -74,19 +75,14 @@ def test_graphs_match_pytorch(exported, name, backend):
         assert torch.allclose(a, b, atol=1e-4 * float(a.abs().max()), rtol=0)
 
 
-def track_clip(tracker, frames, box):
-    tracker.init(frames[0], box)
-    return np.array([tracker.update(f).box for f in frames[1:]])
-
-
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_exported_tracker_follows_the_same_track(exported, backend):
     """Each tracker runs on its own over the whole clip: outputs ~1e-6 apart must not
     compound into a different track (the centre lives on the crop grid)."""
     net, paths = exported["light"]
     clip = generate_clip(num_frames=40)
-    ref = track_clip(build_tracker(net, net.config), clip.frames, clip.boxes[0])
-    got = track_clip(load_exported_tracker(paths["config"], backend), clip.frames, clip.boxes[0])
+    ref = boxes_of(track_alone(build_tracker(net, net.config), clip))
+    got = boxes_of(track_alone(load_exported_tracker(paths["config"], backend), clip))
     assert np.abs(ref - got).max() < 1e-3
 
 
@@ -99,11 +95,11 @@ def test_shipped_light_export_tracks_a_real_clip_like_pytorch(tmp_path):
     from tracker.zoo import load_model, load_tracker
 
     seq = read_got10k_sequence(REAL_SEQUENCE)
-    frames = [seq.frame(i) for i in range(60)]
+    clip = SimpleNamespace(frames=[seq.frame(i) for i in range(60)])
     paths = export_all(load_model("light").build(), tmp_path, "light")
-    ref = track_clip(load_tracker("light", fast=False), frames, seq.init_box)
+    ref = boxes_of(track_alone(load_tracker("light", fast=False), clip, seq.init_box))
     for backend in BACKENDS:
-        got = track_clip(load_exported_tracker(paths["config"], backend), frames, seq.init_box)
+        got = boxes_of(track_alone(load_exported_tracker(paths["config"], backend), clip, seq.init_box))
         assert iou(ref, got).min() > 0.999, backend
 
 

@@ -122,15 +122,17 @@ def load_tracker(
     ``load_tracker()`` is the shipped light model.
 
     ``config`` replaces the checkpoint's tracking hyper-parameters (it must describe the
-    same network); ``overrides`` changes some of them, ``{"siamrpn.lr": 0.2}``. ``fast`` folds BatchNorm and uses channels-last convolutions. ``backend``
-    runs the network in ``"torch"`` or, on the CPU, ``"onnxruntime"`` (the network exported
-    in memory); ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of
-    its config: onnxruntime, 1.5-2x eager torch, for both light models) when ``fast`` is
-    set. Every path computes the same network up to float rounding, and the tracker keeps
-    its centre on the crop grid so that rounding does not compound: the paths give the
-    same boxes over whole sequences (benchmarks/results/export.md), bar a rare straddle
-    of a grid line at a point where the track is ambiguous anyway. ``fast=False`` runs the network exactly as trained. ``threads`` sets
-    onnxruntime's thread count (default: ``torch.get_num_threads()``).
+    same network); ``overrides`` changes some of them, ``{"siamrpn.lr": 0.2}``. ``fast``
+    folds BatchNorm and uses channels-last convolutions. ``backend`` runs the network in
+    ``"torch"`` or, on the CPU, ``"onnxruntime"`` (the network exported in memory);
+    ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of its
+    config: onnxruntime, 1.5-2x eager torch, for both light models) when ``fast`` is set.
+    Every path computes the same network up to float rounding, and the tracker keeps its
+    centre on the crop grid so that rounding does not compound: the paths give the same
+    boxes over whole sequences (benchmarks/results/export.md), bar a rare straddle of a
+    grid line at a point where the track is ambiguous anyway. ``fast=False`` runs the
+    network exactly as trained. ``threads`` sets onnxruntime's thread count (default:
+    ``torch.get_num_threads()``).
 
     On a CUDA ``device`` with ``fast`` the search branch is replayed from CUDA graphs and
     crops are uploaded from pinned memory (:mod:`tracker.models.cuda`); ``half`` adds fp16

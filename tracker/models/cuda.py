@@ -101,8 +101,6 @@ class CudaNet:
         if captured is None:
             log.debug("capturing a CUDA graph for search inputs %s", shape)
             blank = [torch.zeros(s, dtype=t.dtype, device=self.device) for s, t in zip(shape, (x,) + kernels)]
-            for static, value in zip(blank, (x,) + kernels):
-                static[: value.shape[0]].copy_(value)
             captured = self._captured[shape] = _Captured(lambda *a: self._run(self.net.track, *a), blank, self.warmup)
         outputs = captured([x, *kernels])
         return tuple(o[: x.shape[0]] for o in outputs)
