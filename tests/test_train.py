@@ -39,6 +39,7 @@ def test_loss_decreases_on_a_fixed_batch(model, got10k_root, tmp_path):
         loss = trainer.loss(batch)["loss"]
         trainer.optimizer.zero_grad()
         loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainer.net.parameters(), trainer.cfg.optim.grad_clip)  # as fit() does
         trainer.optimizer.step()
         losses.append(float(loss.detach()))
     assert losses[-1] < 0.85 * losses[0], losses
@@ -68,6 +69,27 @@ def test_interrupted_run_resumes_bit_for_bit(got10k_root, tmp_path):
     assert t.epoch == 2
     for key in a:
         assert torch.equal(a[key], b[key]), key
+
+
+def test_init_from_starts_siamrpn_on_siamfc_backbone(got10k_root, tmp_path):
+    from tracker.models import SiameseNet
+    from tracker.models.checkpoint import save_checkpoint
+    from tracker.zoo import model_config
+
+    torch.manual_seed(1)
+    siamfc = SiameseNet(model_config("siamfc"))
+    save_checkpoint(tmp_path / "fc.pt", siamfc)
+    cfg = replace(tiny_config("siamrpn", got10k_root, backbone_lr=0.1), init_from=str(tmp_path / "fc.pt"))
+    trainer = Trainer(cfg, str(tmp_path / "rpn"), device="cpu")
+    for key, value in siamfc.backbone.state_dict().items():
+        assert torch.equal(trainer.net.backbone.state_dict()[key], value), key
+    trainer.fit(max_iterations=1)
+    backbone_lr, head_lr = (g["lr"] for g in trainer.optimizer.param_groups)
+    assert backbone_lr == pytest.approx(0.1 * head_lr) and head_lr > 0
+
+    save_checkpoint(tmp_path / "light.pt", SiameseNet(model_config("light")))
+    with pytest.raises(ValueError, match="backbone does not match"):
+        Trainer(replace(cfg, init_from=str(tmp_path / "light.pt")), str(tmp_path / "bad"), device="cpu")
 
 
 def test_pairs_are_deterministic_and_boxes_inside(got10k_root):

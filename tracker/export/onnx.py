@@ -10,7 +10,7 @@ import json
 import logging
 import warnings
 from pathlib import Path
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -36,8 +36,16 @@ class _PixelsLast(nn.Module):
         return self.branch(pixels.permute(0, 3, 1, 2), *kernels)
 
 
+def _onnx_bytes(module: nn.Module, args: Tuple[torch.Tensor, ...], inputs: List[str], outputs: List[str],
+                axes: Optional[Dict[str, Dict[int, str]]]) -> bytes:
+    buffer = io.BytesIO()
+    torch.onnx.export(module, args, buffer, input_names=inputs, output_names=outputs, dynamic_axes=axes,
+                      opset_version=OPSET, dynamo=False, do_constant_folding=True)
+    return buffer.getvalue()
+
+
 def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False, pixels_last: bool = False,
-                conv_correlation: bool = False) -> Tuple[bytes, bytes, Dict[str, Any]]:
+                conv_correlation: bool = False, with_template: bool = True) -> Tuple[Optional[bytes], bytes, Dict[str, Any]]:
     """The template and search graphs as ONNX bytes, and their description.
 
     ``dynamic_batch`` leaves the batch axis free (many targets per call in onnxruntime)
@@ -45,7 +53,8 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False, pixels_last: bool 
     every shape is static, which OpenCV's DNN engine prefers. ``pixels_last`` makes the
     image inputs NHWC. ``conv_correlation`` keeps correlations as grouped convolutions
     (twice as fast as Slice + MatMul in onnxruntime, but not loadable by OpenCV; a
-    convolution's groups are fixed, so every shape is static).
+    convolution's groups are fixed, so every shape is static). ``with_template=False``
+    skips tracing the template graph (``None`` in its place) for a second search graph.
     """
     if conv_correlation and dynamic_batch:
         raise ValueError("conv_correlation fixes the batch: it cannot be combined with dynamic_batch")
@@ -68,21 +77,14 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False, pixels_last: bool 
         search_axes = {"x": {0: "crops", rows: "height", cols: "width"}}
         search_axes.update({n: {0: "crops", 2: "rows", 3: "columns"} for n in output_names})
         search_axes.update({n: {0: "targets"} for n in kernel_names})
-    graphs = []
     with warnings.catch_warnings():  # shape checks in Python become constants: intended, shapes are static
         warnings.simplefilter("ignore", torch.jit.TracerWarning)
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter: no onnxscript needed
         warnings.filterwarnings("ignore", "Constant folding", UserWarning)  # strided slices stay as Slice ops
         wrap = _PixelsLast if pixels_last else (lambda branch: branch)
         z_in, x_in = (z.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1)) if pixels_last else (z, x)
-        for module, args, inputs, outs, axes in (
-            (wrap(TemplateBranch(ready)), (z_in,), ["z"], kernel_names, template_axes),
-            (wrap(SearchBranch(ready)), (x_in, *kernels), ["x", *kernel_names], output_names, search_axes),
-        ):
-            buffer = io.BytesIO()
-            torch.onnx.export(module, args, buffer, input_names=inputs, output_names=outs, dynamic_axes=axes,
-                              opset_version=OPSET, dynamo=False, do_constant_folding=True)
-            graphs.append(buffer.getvalue())
+        template_graph = _onnx_bytes(wrap(TemplateBranch(ready)), (z_in,), ["z"], kernel_names, template_axes) if with_template else None
+        search_graph = _onnx_bytes(wrap(SearchBranch(ready)), (x_in, *kernels), ["x", *kernel_names], output_names, search_axes)
     meta = {
         "format": "siamtrack-onnx", "version": 1, "config": to_dict(cfg),
         "pixels_last": pixels_last,
@@ -91,7 +93,7 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False, pixels_last: bool 
                    "dynamic_batch": dynamic_batch},
         "input": f"float32 pixels 0-255, {'NHWC' if pixels_last else 'NCHW'}, channel order " + cfg.input_order.upper(),
     }
-    return graphs[0], graphs[1], meta
+    return template_graph, search_graph, meta
 
 
 def export_onnx(net: SiameseNet, out_dir: Union[str, Path], name: str = "model") -> Dict[str, str]:

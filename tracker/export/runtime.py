@@ -109,7 +109,7 @@ class ExportedNet:
         template, search, meta = onnx_graphs(net, dynamic_batch=True, pixels_last=True)
         one_target = None
         if net.config.head.kind != "rpn_pixelwise":  # pixel-wise correlation is a MatMul already
-            one_target = onnx_graphs(net, pixels_last=True, conv_correlation=True)[1]
+            one_target = onnx_graphs(net, pixels_last=True, conv_correlation=True, with_template=False)[1]
         return cls(template, search, meta, "ort", threads, one_target)
 
     # the tracker treats the network like a torch module

@@ -37,6 +37,7 @@ class OptimConfig:
     grad_clip: float = 10.0
     cls_weight: float = 1.0
     loc_weight: float = 1.2
+    backbone_lr: float = 1.0  # the backbone's LR as a fraction of the schedule's (pysot: 0.1 for a pretrained one)
 
 
 @dataclass(frozen=True)
@@ -49,3 +50,6 @@ class TrainConfig:
     workers: int = 0
     amp: bool = True  # mixed precision on CUDA (ignored on the CPU)
     checkpoint_every: int = 100  # iterations between mid-epoch resume points
+    # a checkpoint of this project whose backbone starts the run, e.g. weights/siamfc.pt for a
+    # SiamRPN on SiamFC's trained AlexNet; its backbone must match the model's, tensor for tensor
+    init_from: str = ""

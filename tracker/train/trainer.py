@@ -29,7 +29,7 @@ from ..data.readers import read_dataset, video_files
 from ..eval.metrics import score_sequence
 from ..eval.runner import run_sequence
 from ..models import SiameseNet
-from ..models.checkpoint import atomic_torch_save, read_torch_file, save_checkpoint
+from ..models.checkpoint import atomic_torch_save, load_checkpoint, read_torch_file, save_checkpoint
 from ..trackers import build_tracker
 from ..zoo import model_config
 from .config import TrainConfig
@@ -63,6 +63,18 @@ def read_all(cfg: TrainConfig):
         yield from read_dataset(root)
 
 
+def init_backbone(net: SiameseNet, checkpoint: str) -> None:
+    """Copy the backbone of a siamtrack checkpoint into ``net`` (every tensor, same names
+    and shapes: a partial match would start from a silently half-random backbone)."""
+    source = {k[len("backbone."):]: v for k, v in load_checkpoint(checkpoint).state_dict.items() if k.startswith("backbone.")}
+    target = net.backbone.state_dict()
+    mismatched = sorted(k for k in target if k not in source or source[k].shape != target[k].shape)
+    if mismatched or len(source) != len(target):
+        raise ValueError(f"{checkpoint}: its backbone does not match this model's ({len(mismatched)} tensors differ, e.g. {mismatched[:3]})")
+    net.backbone.load_state_dict(source)
+    log.info("backbone initialised from %s (%d tensors)", checkpoint, len(source))
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, out_dir: str, device: Optional[str] = None, sources: Optional[List[FrameSource]] = None, model: Optional[ModelConfig] = None) -> None:
         self.cfg = cfg
@@ -81,9 +93,12 @@ class Trainer:
         self.device = torch.device(device)
         torch.manual_seed(cfg.seed)
         self.model_config = model or model_config(cfg.model)
-        self.net = SiameseNet(self.model_config).to(self.device, memory_format=torch.channels_last)
+        self.net = SiameseNet(self.model_config)
+        if cfg.init_from:
+            init_backbone(self.net, cfg.init_from)
+        self.net.to(self.device, memory_format=torch.channels_last)
         self.model = DistributedDataParallel(self.net) if self.world > 1 else self.net
-        self.optimizer = torch.optim.SGD(self.net.parameters(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
+        self.optimizer = torch.optim.SGD(self._param_groups(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(cfg.seed * 1000 + self.rank)
         self.sources = sources if sources is not None else build_sources(cfg, FrameCache())
@@ -97,6 +112,16 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
 
     # -- setup helpers ------------------------------------------------------
+    def _param_groups(self) -> List[Dict]:
+        """One group, or with ``optim.backbone_lr`` != 1 the backbone apart (each scales the
+        schedule's LR by its ``lr_scale``)."""
+        scale = self.cfg.optim.backbone_lr
+        if scale == 1.0:
+            return [{"params": list(self.net.parameters()), "lr_scale": 1.0}]
+        backbone = {id(p) for p in self.net.backbone.parameters()}
+        rest = [p for p in self.net.parameters() if id(p) not in backbone]
+        return [{"params": list(self.net.backbone.parameters()), "lr_scale": scale}, {"params": rest, "lr_scale": 1.0}]
+
     def _score_size(self, pairs) -> int:
         with torch.no_grad():
             was_training = self.net.training
@@ -192,7 +217,7 @@ class Trainer:
             for batch in self._loader():
                 lr = learning_rate(self.cfg.optim, self.epoch + self.iteration / per_epoch)
                 for group in self.optimizer.param_groups:
-                    group["lr"] = lr
+                    group["lr"] = lr * group.get("lr_scale", 1.0)
                 losses = self.loss(batch)
                 self.optimizer.zero_grad(set_to_none=True)
                 losses["loss"].backward()
