@@ -68,8 +68,8 @@ def init_backbone(net: SiameseNet, checkpoint: str) -> None:
     and shapes: a partial match would start from a silently half-random backbone)."""
     source = {k[len("backbone."):]: v for k, v in load_checkpoint(checkpoint).state_dict.items() if k.startswith("backbone.")}
     target = net.backbone.state_dict()
-    mismatched = sorted(k for k in target if k not in source or source[k].shape != target[k].shape)
-    if mismatched or len(source) != len(target):
+    mismatched = sorted(set(source) ^ set(target) | {k for k in target if k in source and source[k].shape != target[k].shape})
+    if mismatched:
         raise ValueError(f"{checkpoint}: its backbone does not match this model's ({len(mismatched)} tensors differ, e.g. {mismatched[:3]})")
     net.backbone.load_state_dict(source)
     log.info("backbone initialised from %s (%d tensors)", checkpoint, len(source))
@@ -118,9 +118,10 @@ class Trainer:
         scale = self.cfg.optim.backbone_lr
         if scale == 1.0:
             return [{"params": list(self.net.parameters()), "lr_scale": 1.0}]
-        backbone = {id(p) for p in self.net.backbone.parameters()}
-        rest = [p for p in self.net.parameters() if id(p) not in backbone]
-        return [{"params": list(self.net.backbone.parameters()), "lr_scale": scale}, {"params": rest, "lr_scale": 1.0}]
+        backbone = list(self.net.backbone.parameters())
+        ids = {id(p) for p in backbone}
+        rest = [p for p in self.net.parameters() if id(p) not in ids]
+        return [{"params": backbone, "lr_scale": scale}, {"params": rest, "lr_scale": 1.0}]
 
     def _score_size(self, pairs) -> int:
         with torch.no_grad():
