@@ -92,6 +92,26 @@ def test_init_from_starts_siamrpn_on_siamfc_backbone(got10k_root, tmp_path):
         Trainer(replace(cfg, init_from=str(tmp_path / "light.pt")), str(tmp_path / "bad"), device="cpu")
 
 
+def test_init_scope_all_fine_tunes_a_whole_trained_model(got10k_root, tmp_path):
+    from tracker.models import SiameseNet
+    from tracker.models.checkpoint import save_checkpoint
+    from tracker.zoo import model_config
+
+    torch.manual_seed(2)
+    trained = SiameseNet(model_config("siamrpn"))
+    save_checkpoint(tmp_path / "rpn.pt", trained)
+    cfg = replace(tiny_config("siamrpn", got10k_root), init_from=str(tmp_path / "rpn.pt"), init_scope="all")
+    trainer = Trainer(cfg, str(tmp_path / "tune"), device="cpu")
+    for key, value in trained.state_dict().items():
+        assert torch.equal(trainer.net.state_dict()[key], value), key
+
+    save_checkpoint(tmp_path / "fc.pt", SiameseNet(model_config("siamfc")))  # same backbone, other head
+    with pytest.raises(ValueError, match="does not match this model"):
+        Trainer(replace(cfg, init_from=str(tmp_path / "fc.pt")), str(tmp_path / "bad"), device="cpu")
+    with pytest.raises(ValueError, match="init_scope"):
+        replace(cfg, init_scope="head")
+
+
 def test_pairs_are_deterministic_and_boxes_inside(got10k_root):
     from tracker.data.frames import FrameCache
     from tracker.data.pairs import FrameSource, PairDataset

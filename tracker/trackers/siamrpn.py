@@ -2,7 +2,7 @@
 anchor decoding, scale/ratio change penalty, cosine window, damped size update."""
 from __future__ import annotations
 
-from typing import List
+from typing import List, NamedTuple
 
 import numpy as np
 
@@ -57,6 +57,14 @@ def blend_peak(boxes: np.ndarray, pscore: np.ndarray, best: int, score_size: int
     return (near_boxes * weights).sum(axis=(1, 2, 3)) / weights.sum()
 
 
+class Candidates(NamedTuple):
+    boxes: np.ndarray  # (4, N) cx, cy (offsets from the crop centre), w, h in crop pixels
+    score: np.ndarray  # (N,) foreground probability
+    penalty: np.ndarray  # (N,) scale/ratio change penalty against the current size
+    window: np.ndarray  # (N,) cosine window
+    score_size: int
+
+
 class SiamRPNTracker(SiameseTracker):
     def exemplar_crop(self, image: np.ndarray, state: TargetState) -> np.ndarray:
         p = self.config.siamrpn
@@ -84,31 +92,34 @@ class SiamRPNTracker(SiameseTracker):
             cache[score_size] = (anchors, window)
         return cache[score_size]
 
-    def locate(self, state: TargetState, outputs: List[np.ndarray]) -> TrackResult:
-        p = self.config.siamrpn
+    def candidates(self, state: TargetState, outputs: List[np.ndarray]) -> Candidates:
+        """Every anchor's decoded box (crop pixels), foreground score and change penalty."""
         cls, loc = outputs[0][0], outputs[1][0]
-        k = self.config.head.anchor_num
         anchors, window = self._grid(cls.shape[-1])
-        score = softmax_foreground(cls, k)
         boxes = decode_boxes(loc, anchors)
-
-        scale_z = state.extra["scale_z"]
-        w_z, h_z = state.size * scale_z
+        w_z, h_z = state.size * state.extra["scale_z"]
         s_c = _change(_padded_size(boxes[2], boxes[3]) / _padded_size(w_z, h_z))
         r_c = _change((w_z / h_z) / (boxes[2] / boxes[3]))
-        penalty = np.exp(-(r_c * s_c - 1) * p.penalty_k)
+        penalty = np.exp(-(r_c * s_c - 1) * self.config.siamrpn.penalty_k)
+        return Candidates(boxes, softmax_foreground(cls, self.config.head.anchor_num), penalty, window, cls.shape[-1])
+
+    def locate(self, state: TargetState, outputs: List[np.ndarray]) -> TrackResult:
+        p = self.config.siamrpn
+        c = self.candidates(state, outputs)
+        boxes, score, penalty = c.boxes, c.score, c.penalty
+        scale_z = state.extra["scale_z"]
         pscore = penalty * score
         lost = self.config.lost
         searching = self.searching(state)
         influence = 0.0 if searching else p.window_influence  # no motion prior while re-detecting
-        pscore = pscore * (1 - influence) + window * influence
+        pscore = pscore * (1 - influence) + c.window * influence
         best = int(np.argmax(pscore))
         best_score = float(score[best])
 
         # while re-detecting, only a confident peak counts as the target found again
         confident = best_score >= (lost.recover_threshold if searching else lost.threshold)
         if confident or not lost.longterm:  # a short-term tracker always follows its best peak
-            box = blend_peak(boxes, pscore, best, cls.shape[-1], p.peak_blend) / scale_z
+            box = blend_peak(boxes, pscore, best, c.score_size, p.peak_blend) / scale_z
             lr = penalty[best] * score[best] * p.lr
             self.move_center(state, box[:2])
             height, width = state.frame_shape

@@ -40,6 +40,9 @@ class OptimConfig:
     backbone_lr: float = 1.0  # the backbone's LR as a fraction of the schedule's (pysot: 0.1 for a pretrained one)
 
 
+INIT_SCOPES = ("backbone", "all")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     model: str = "light"  # an architecture of the zoo (tracker/configs/<model>.yaml)
@@ -50,6 +53,13 @@ class TrainConfig:
     workers: int = 0
     amp: bool = True  # mixed precision on CUDA (ignored on the CPU)
     checkpoint_every: int = 100  # iterations between mid-epoch resume points
-    # a checkpoint of this project whose backbone starts the run, e.g. weights/siamfc.pt for a
-    # SiamRPN on SiamFC's trained AlexNet; its backbone must match the model's, tensor for tensor
+    # a checkpoint of this project that starts the run, e.g. weights/siamfc.pt for a SiamRPN on
+    # SiamFC's trained AlexNet; what it gives must match the model's, tensor for tensor
     init_from: str = ""
+    # "backbone" (a new head on a trained backbone) or "all" (fine-tune a whole trained model)
+    init_scope: str = "backbone"
+
+    def __post_init__(self) -> None:
+        if self.init_scope not in INIT_SCOPES:
+            raise ValueError(f"init_scope must be one of {INIT_SCOPES}, got {self.init_scope!r}")
+

@@ -63,16 +63,20 @@ def read_all(cfg: TrainConfig):
         yield from read_dataset(root)
 
 
-def init_backbone(net: SiameseNet, checkpoint: str) -> None:
-    """Copy the backbone of a siamtrack checkpoint into ``net`` (every tensor, same names
-    and shapes: a partial match would start from a silently half-random backbone)."""
-    source = {k[len("backbone."):]: v for k, v in load_checkpoint(checkpoint).state_dict.items() if k.startswith("backbone.")}
-    target = net.backbone.state_dict()
+def init_weights(net: SiameseNet, checkpoint: str, scope: str = "backbone") -> None:
+    """Copy the backbone (``scope="backbone"``) or every tensor (``"all"``) of a siamtrack
+    checkpoint into ``net``: same names and shapes throughout, since a partial match would
+    start from a silently half-random network."""
+    module = net.backbone if scope == "backbone" else net
+    prefix = "backbone." if scope == "backbone" else ""
+    source = {k[len(prefix):]: v for k, v in load_checkpoint(checkpoint).state_dict.items() if k.startswith(prefix)}
+    target = module.state_dict()
     mismatched = sorted(set(source) ^ set(target) | {k for k in target if k in source and source[k].shape != target[k].shape})
     if mismatched:
-        raise ValueError(f"{checkpoint}: its backbone does not match this model's ({len(mismatched)} tensors differ, e.g. {mismatched[:3]})")
-    net.backbone.load_state_dict(source)
-    log.info("backbone initialised from %s (%d tensors)", checkpoint, len(source))
+        what = "its backbone does not match this model's" if scope == "backbone" else "it does not match this model"
+        raise ValueError(f"{checkpoint}: {what} ({len(mismatched)} tensors differ, e.g. {mismatched[:3]})")
+    module.load_state_dict(source)
+    log.info("%s initialised from %s (%d tensors)", "backbone" if scope == "backbone" else "network", checkpoint, len(source))
 
 
 class Trainer:
@@ -95,7 +99,7 @@ class Trainer:
         self.model_config = model or model_config(cfg.model)
         self.net = SiameseNet(self.model_config)
         if cfg.init_from:
-            init_backbone(self.net, cfg.init_from)
+            init_weights(self.net, cfg.init_from, cfg.init_scope)
         self.net.to(self.device, memory_format=torch.channels_last)
         self.model = DistributedDataParallel(self.net) if self.world > 1 else self.net
         self.optimizer = torch.optim.SGD(self._param_groups(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
