@@ -23,38 +23,40 @@ import torch
 from _markdown import publish, table
 from tracker.data.readers import read_dataset
 from tracker.data.sequence import read_image
+from tracker.geometry import xywh_to_cxcywh
 from tracker.trackers.siamrpn import SiamRPNTracker
 from tracker.zoo import load_tracker
 
 FACTORS = ((1.0, 1.0), (1.3, 1.3), (0.77, 0.77), (1.3, 0.77), (0.77, 1.3))
 
 
-def measure(tracker: SiamRPNTracker, sequences, factor, step: int):
-    """(log w error, log h error) of the picked box per probed frame, and the fraction of
-    the imposed log error that the pick removes (1 = full restoring force, 0 = none)."""
-    errors = []
+def measure(tracker: SiamRPNTracker, sequences, factors, step: int):
+    """Per factor: (log w error, log h error) of the picked box per probed frame, and the
+    fraction of the imposed log error the pick removes (1 = full restoring force, 0 = none).
+    Each probed frame is decoded once and probed with every factor."""
+    influence = tracker.config.siamrpn.window_influence
+    errors = {factor: [] for factor in factors}
     for seq in sequences:
         tracker.init(read_image(seq.frames[0]), tuple(seq.init_box))
         state = tracker.state
-        p = tracker.config.siamrpn
         for i in range(1, len(seq), step):
             if seq.absent[i]:
                 continue
-            x, y, w, h = seq.boxes[i]
-            state.center = np.array([x + (w - 1) / 2, y + (h - 1) / 2])
-            state.size = np.array([w, h]) * np.array(factor)
-            crops = tracker.search_crops(read_image(seq.frames[i]), state)
-            with torch.inference_mode():
-                outputs = [o.float().numpy() for o in tracker.net.track(tracker.to_tensor(crops), *state.kernels)]
-            c = tracker.candidates(state, outputs)
-            pscore = c.penalty * c.score * (1 - p.window_influence) + c.window * p.window_influence
-            best = int(np.argmax(pscore))
-            true_wh = np.array([w, h]) * state.extra["scale_z"]
-            errors.append(np.log(c.boxes[2:, best] / true_wh))
-    errors = np.array(errors)
-    imposed = np.log(np.array(factor))
-    restoring = [1 - errors[:, j].mean() / imposed[j] if imposed[j] else float("nan") for j in range(2)]
-    return errors, restoring
+            image = read_image(seq.frames[i])
+            truth = xywh_to_cxcywh(seq.boxes[i])
+            for factor in factors:
+                state.center, state.size = truth[:2].copy(), truth[2:] * np.array(factor)
+                crops = tracker.search_crops(image, state)
+                with torch.inference_mode():
+                    outputs = [o.float().numpy() for o in tracker.net.track(tracker.to_tensor(crops), *state.kernels)]
+                c = tracker.candidates(state, outputs)
+                best = int(np.argmax(c.pscore(influence)))
+                errors[factor].append(np.log(c.boxes[2:, best] / (truth[2:] * state.extra["scale_z"])))
+    results = {}
+    for factor, values in errors.items():
+        values, imposed = np.array(values), np.log(np.array(factor))
+        results[factor] = values, [1 - values[:, j].mean() / imposed[j] if imposed[j] else float("nan") for j in range(2)]
+    return results
 
 
 def main() -> int:
@@ -73,8 +75,7 @@ def main() -> int:
         tracker = load_tracker(name, weights=weights or None, backend="torch")
         if not isinstance(tracker, SiamRPNTracker):
             raise SystemExit(f"{name}: not an RPN tracker (SiamFC measures size by its scale search)")
-        for factor in FACTORS:
-            errors, restoring = measure(tracker, sequences, factor, args.step)
+        for factor, (errors, restoring) in measure(tracker, sequences, FACTORS, args.step).items():
             rows.append([spec, f"{factor[0]:g} x {factor[1]:g}", len(errors),
                          f"{errors[:, 0].mean():+.3f} ± {errors[:, 0].std():.3f}", f"{errors[:, 1].mean():+.3f} ± {errors[:, 1].std():.3f}",
                          " / ".join("-" if np.isnan(r) else f"{r:.2f}" for r in restoring)])

@@ -64,6 +64,10 @@ class Candidates(NamedTuple):
     window: np.ndarray  # (N,) cosine window
     score_size: int
 
+    def pscore(self, window_influence: float) -> np.ndarray:
+        """What the tracker maximises: penalised score blended with the cosine window."""
+        return self.penalty * self.score * (1 - window_influence) + self.window * window_influence
+
 
 class SiamRPNTracker(SiameseTracker):
     def exemplar_crop(self, image: np.ndarray, state: TargetState) -> np.ndarray:
@@ -106,21 +110,18 @@ class SiamRPNTracker(SiameseTracker):
     def locate(self, state: TargetState, outputs: List[np.ndarray]) -> TrackResult:
         p = self.config.siamrpn
         c = self.candidates(state, outputs)
-        boxes, score, penalty = c.boxes, c.score, c.penalty
         scale_z = state.extra["scale_z"]
-        pscore = penalty * score
         lost = self.config.lost
         searching = self.searching(state)
-        influence = 0.0 if searching else p.window_influence  # no motion prior while re-detecting
-        pscore = pscore * (1 - influence) + c.window * influence
+        pscore = c.pscore(0.0 if searching else p.window_influence)  # no motion prior while re-detecting
         best = int(np.argmax(pscore))
-        best_score = float(score[best])
+        best_score = float(c.score[best])
 
         # while re-detecting, only a confident peak counts as the target found again
         confident = best_score >= (lost.recover_threshold if searching else lost.threshold)
         if confident or not lost.longterm:  # a short-term tracker always follows its best peak
-            box = blend_peak(boxes, pscore, best, c.score_size, p.peak_blend) / scale_z
-            lr = penalty[best] * score[best] * p.lr
+            box = blend_peak(c.boxes, pscore, best, c.score_size, p.peak_blend) / scale_z
+            lr = c.penalty[best] * c.score[best] * p.lr
             self.move_center(state, box[:2])
             height, width = state.frame_shape
             size = state.size * (1 - lr) + box[2:] * lr

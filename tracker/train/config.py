@@ -62,4 +62,3 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.init_scope not in INIT_SCOPES:
             raise ValueError(f"init_scope must be one of {INIT_SCOPES}, got {self.init_scope!r}")
-

@@ -67,16 +67,14 @@ def init_weights(net: SiameseNet, checkpoint: str, scope: str = "backbone") -> N
     """Copy the backbone (``scope="backbone"``) or every tensor (``"all"``) of a siamtrack
     checkpoint into ``net``: same names and shapes throughout, since a partial match would
     start from a silently half-random network."""
-    module = net.backbone if scope == "backbone" else net
-    prefix = "backbone." if scope == "backbone" else ""
+    module, prefix, what = (net.backbone, "backbone.", "backbone") if scope == "backbone" else (net, "", "network")
     source = {k[len(prefix):]: v for k, v in load_checkpoint(checkpoint).state_dict.items() if k.startswith(prefix)}
     target = module.state_dict()
     mismatched = sorted(set(source) ^ set(target) | {k for k in target if k in source and source[k].shape != target[k].shape})
     if mismatched:
-        what = "its backbone does not match this model's" if scope == "backbone" else "it does not match this model"
-        raise ValueError(f"{checkpoint}: {what} ({len(mismatched)} tensors differ, e.g. {mismatched[:3]})")
+        raise ValueError(f"{checkpoint}: its {what} does not match this model's ({len(mismatched)} tensors differ, e.g. {mismatched[:3]})")
     module.load_state_dict(source)
-    log.info("%s initialised from %s (%d tensors)", "backbone" if scope == "backbone" else "network", checkpoint, len(source))
+    log.info("%s initialised from %s (%d tensors)", what, checkpoint, len(source))
 
 
 class Trainer:
