@@ -13,7 +13,6 @@ from tracker.zoo import architectures, model_config
         ("siamrpn", 287, [(1, 256, 4, 4), (1, 256, 4, 4)], [(1, 10, 21, 21), (1, 20, 21, 21)]),
         ("siamrpn_up", 255, [(1, 2560, 4, 4), (1, 5120, 4, 4)], [(1, 10, 17, 17), (1, 20, 17, 17)]),
         ("light", 255, [(1, 96, 8, 8)], [(1, 10, 25, 25), (1, 20, 25, 25)]),
-        ("light_scales", 255, [(1, 288, 8, 8)], [(1, 10, 25, 25), (1, 20, 25, 25)]),
     ],
 )
 def test_branch_shapes(name, search, template_shape, out_shapes):
@@ -32,7 +31,7 @@ def test_siamfc_backbone_sizes_of_the_paper():
         assert net.backbone(torch.zeros(1, 3, 255, 255)).shape == (1, 256, 22, 22)
 
 
-@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light", "light_scales"])
+@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light"])
 def test_cached_template_equals_joint_forward_and_batches(name):
     torch.manual_seed(0)
     cfg = model_config(name)
@@ -69,30 +68,12 @@ def test_light_model_is_light():
     assert sum(p.numel() for p in net.parameters()) < 1e6
 
 
-def test_scale_aware_head_sees_the_template_at_three_scales():
-    """Its kernels are the central 10x10, 8x8 and 6x6 template cells resampled to 8x8, and a
-    fresh head passes only the scale-1 correlation on: a grown light model is a light model."""
-    torch.manual_seed(0)
-    light = SiameseNet(model_config("light")).eval()
-    grown = SiameseNet(model_config("light_scales")).eval()
-    grown.load_state_dict({**grown.state_dict(), **light.state_dict()})
-    z, x = torch.rand(1, 3, 127, 127) * 255, torch.rand(1, 3, 255, 255) * 255
-    with torch.no_grad():
-        kernel = grown.template(z)[0]
-        adjusted = grown.head.adjust_kernel(grown.backbone(z))  # 16x16 template cells
-        assert torch.allclose(kernel[:, 96:192], adjusted[..., 4:12, 4:12])
-        assert torch.allclose(kernel[:, :96], torch.nn.functional.interpolate(adjusted[..., 3:13, 3:13], size=(8, 8), mode="bilinear"))
-        assert torch.allclose(kernel[:, 192:], torch.nn.functional.interpolate(adjusted[..., 5:11, 5:11], size=(8, 8), mode="bilinear"))
-        for a, b in zip(light(z, x), grown(z, x)):
-            assert torch.allclose(a, b, atol=1e-5)
-
-
 def test_every_architecture_builds():
     for name in architectures():
         SiameseNet(model_config(name))
 
 
-@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light", "light_scales"])
+@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light"])
 def test_fused_network_gives_the_same_outputs(name):
     from tracker.models.fuse import optimize_for_inference
 

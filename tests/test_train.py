@@ -112,29 +112,6 @@ def test_init_scope_all_fine_tunes_a_whole_trained_model(got10k_root, tmp_path):
         replace(cfg, init_scope="head")
 
 
-def test_init_scope_grow_keeps_the_new_tensors_initialised(got10k_root, tmp_path):
-    from tracker.models import SiameseNet
-    from tracker.models.checkpoint import save_checkpoint
-    from tracker.zoo import model_config
-
-    torch.manual_seed(3)
-    trained = SiameseNet(model_config("light"))
-    save_checkpoint(tmp_path / "light.pt", trained)
-    cfg = replace(tiny_config("light_scales", got10k_root), init_from=str(tmp_path / "light.pt"), init_scope="grow")
-    grown = Trainer(cfg, str(tmp_path / "grow"), device="cpu").net.state_dict()
-    fresh = SiameseNet(model_config("light_scales")).state_dict()
-    for key, value in trained.state_dict().items():
-        assert torch.equal(grown[key], value), key
-    assert torch.equal(grown["head.fuse.weight"], fresh["head.fuse.weight"])  # the one new tensor
-
-    save_checkpoint(tmp_path / "rpn.pt", SiameseNet(model_config("siamrpn")))  # not a light model
-    with pytest.raises(ValueError, match="does not match this model"):
-        Trainer(replace(cfg, init_from=str(tmp_path / "rpn.pt")), str(tmp_path / "bad"), device="cpu")
-    same = replace(tiny_config("light", got10k_root), init_from=str(tmp_path / "light.pt"), init_scope="grow")
-    with pytest.raises(ValueError, match="use 'all'"):
-        Trainer(same, str(tmp_path / "same"), device="cpu")
-
-
 def test_pairs_are_deterministic_and_boxes_inside(got10k_root):
     from tracker.data.frames import FrameCache
     from tracker.data.pairs import FrameSource, PairDataset

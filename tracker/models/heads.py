@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Tuple
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
-from ..config import HeadConfig
-from .ops import center_crop, xcorr, xcorr_depthwise, xcorr_depthwise_matmul, xcorr_matmul, xcorr_pixelwise
+from .ops import xcorr, xcorr_depthwise, xcorr_depthwise_matmul, xcorr_matmul, xcorr_pixelwise
 
 Kernels = Tuple[torch.Tensor, ...]
 
@@ -139,46 +137,6 @@ class LightRPN(nn.Module):
         return self.cls(feature), self.loc(feature)
 
 
-class ScaleAwareLightRPN(nn.Module):
-    """:class:`LightRPN` correlating the search with the template at several scales.
-
-    One depthwise correlation cannot tell a target that grew from one that did not: the
-    response just weakens. Correlating with the template window shrunk and enlarged too
-    (the central 10x10, 8x8 and 6x6 cells resampled to 8x8: scales 0.8, 1, 1.33) gives
-    the towers responses to compare across scales, as SiamFC's scale pyramid does, at
-    the cost of a correlation per scale instead of a backbone pass per scale.
-    """
-
-    def __init__(self, anchor_num: int, in_channels: int, hidden: int, kernel_size: int) -> None:
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.windows = (kernel_size + 2, kernel_size, kernel_size - 2)
-        self.template_margin = 1  # cells needed around the kernel window
-        self.adjust_kernel = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden))
-        self.adjust_search = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden))
-        # starts as the scale-1 correlation alone (a LightRPN), so a trained LightRPN's
-        # weights are a working start and training only adds what the other scales tell
-        self.fuse = nn.Conv2d(len(self.windows) * hidden, hidden, 1, bias=False)
-        with torch.no_grad():
-            self.fuse.weight.zero_()
-            middle = self.windows.index(kernel_size) * hidden
-            self.fuse.weight[:, middle : middle + hidden, 0, 0] = torch.eye(hidden)
-        self.cls = _tower(hidden, 2 * anchor_num)
-        self.loc = _tower(hidden, 4 * anchor_num)
-        self.corr = Correlation(depthwise=True)
-
-    def template(self, zf: torch.Tensor) -> Kernels:
-        kernel = self.adjust_kernel(zf)
-        size = (self.kernel_size, self.kernel_size)
-        scaled = [center_crop(kernel, w) if w == self.kernel_size else F.interpolate(center_crop(kernel, w), size=size, mode="bilinear", align_corners=False) for w in self.windows]
-        return (torch.cat(scaled, dim=1),)
-
-    def search(self, xf: torch.Tensor, kernel: torch.Tensor) -> Kernels:
-        search = self.adjust_search(xf)
-        feature = self.fuse(self.corr(torch.cat([search] * len(self.windows), dim=1), kernel))
-        return self.cls(feature), self.loc(feature)
-
-
 class PixelwiseRPN(nn.Module):
     """RPN head on pixel-wise correlation: one channel per template position (Q of them),
     fused with the search features, then separable cls/loc towers. The template side
@@ -203,22 +161,17 @@ class PixelwiseRPN(nn.Module):
         return self.cls(feature), self.loc(feature)
 
 
-def build_head(head: HeadConfig, in_channels: int) -> nn.Module:
-    kind, anchor_num, hidden = head.kind, head.anchor_num, head.hidden
+def build_head(kind: str, anchor_num: int, in_channels: int, hidden: int, out_scale: float, template_size: int = 0) -> nn.Module:
     if kind == "xcorr":
-        return XCorrHead(head.out_scale)
+        return XCorrHead(out_scale)
     if kind == "rpn_upchannel":
         return UpChannelRPN(anchor_num, in_channels)
     if kind == "rpn_dw":
         return DepthwiseRPN(anchor_num, in_channels, hidden)
     if kind == "rpn_light":
         return LightRPN(anchor_num, in_channels, hidden)
-    if kind == "rpn_light_scales":
-        if head.template_crop <= 2:
-            raise ValueError("the rpn_light_scales head needs head.template_crop (kernel size, > 2)")
-        return ScaleAwareLightRPN(anchor_num, in_channels, hidden, head.template_crop)
     if kind == "rpn_pixelwise":
-        if head.template_crop <= 0:
+        if template_size <= 0:
             raise ValueError("the rpn_pixelwise head needs head.template_crop (template feature size)")
-        return PixelwiseRPN(anchor_num, in_channels, hidden, head.template_crop ** 2)
-    raise ValueError(f"unknown head {kind!r} (xcorr, rpn_upchannel, rpn_dw, rpn_light, rpn_light_scales, rpn_pixelwise)")
+        return PixelwiseRPN(anchor_num, in_channels, hidden, template_size * template_size)
+    raise ValueError(f"unknown head {kind!r} (xcorr, rpn_upchannel, rpn_dw, rpn_light, rpn_pixelwise)")

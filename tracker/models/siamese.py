@@ -25,7 +25,7 @@ class SiameseNet(nn.Module):
         self.backbone = build_backbone(config.backbone.name, config.backbone.width)
         head = config.head
         in_channels = getattr(self.backbone, "out_channels", head.in_channels)
-        self.head = build_head(head, in_channels)
+        self.head = build_head(head.kind, head.anchor_num, in_channels, head.hidden, head.out_scale, head.template_crop)
 
     @property
     def is_rpn(self) -> bool:
@@ -33,8 +33,7 @@ class SiameseNet(nn.Module):
 
     def template(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Exemplar crops (B, 3, 127, 127) -> per-target kernels."""
-        crop = self.config.head.template_crop
-        zf = center_crop(self.backbone(z), crop + 2 * getattr(self.head, "template_margin", 0) if crop else 0)
+        zf = center_crop(self.backbone(z), self.config.head.template_crop)
         return self.head.template(zf)
 
     def track(self, x: torch.Tensor, *kernels: torch.Tensor) -> Tuple[torch.Tensor, ...]:

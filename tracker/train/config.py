@@ -40,7 +40,7 @@ class OptimConfig:
     backbone_lr: float = 1.0  # the backbone's LR as a fraction of the schedule's (pysot: 0.1 for a pretrained one)
 
 
-INIT_SCOPES = ("backbone", "all", "grow")
+INIT_SCOPES = ("backbone", "all")
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ class TrainConfig:
     # a checkpoint of this project that starts the run, e.g. weights/siamfc.pt for a SiamRPN on
     # SiamFC's trained AlexNet; what it gives must match the model's, tensor for tensor
     init_from: str = ""
-    # "backbone" (a new head on a trained backbone), "all" (fine-tune a whole trained model) or
-    # "grow" (a model that adds tensors to the checkpoint's, e.g. light_scales from light)
+    # "backbone" (a new head on a trained backbone) or "all" (fine-tune a whole trained model)
     init_scope: str = "backbone"
 
     def __post_init__(self) -> None:

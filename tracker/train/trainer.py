@@ -64,21 +64,17 @@ def read_all(cfg: TrainConfig):
 
 
 def init_weights(net: SiameseNet, checkpoint: str, scope: str = "backbone") -> None:
-    """Copy the backbone (``scope="backbone"``), every tensor (``"all"``) or every tensor of
-    a smaller model this one grew from (``"grow"``: the model's extra tensors keep their
-    initialisation) of a siamtrack checkpoint into ``net``. Names and shapes must match
-    throughout, since a partial match would start from a silently half-random network."""
+    """Copy the backbone (``scope="backbone"``) or every tensor (``"all"``) of a siamtrack
+    checkpoint into ``net``: same names and shapes throughout, since a partial match would
+    start from a silently half-random network."""
     module, prefix, what = (net.backbone, "backbone.", "backbone") if scope == "backbone" else (net, "", "network")
     source = {k[len(prefix):]: v for k, v in load_checkpoint(checkpoint).state_dict.items() if k.startswith(prefix)}
     target = module.state_dict()
-    new = sorted(set(target) - set(source)) if scope == "grow" else []
-    mismatched = sorted(set(source) ^ set(target) - set(new) | {k for k in target if k in source and source[k].shape != target[k].shape})
+    mismatched = sorted(set(source) ^ set(target) | {k for k in target if k in source and source[k].shape != target[k].shape})
     if mismatched:
         raise ValueError(f"{checkpoint}: its {what} does not match this model's ({len(mismatched)} tensors differ, e.g. {mismatched[:3]})")
-    if scope == "grow" and not new:
-        raise ValueError(f"{checkpoint}: init_scope 'grow' but the model has no tensors beyond the checkpoint's; use 'all'")
-    module.load_state_dict({**target, **source})
-    log.info("%s initialised from %s (%d tensors; new: %s)", what, checkpoint, len(source), ", ".join(new) or "none")
+    module.load_state_dict(source)
+    log.info("%s initialised from %s (%d tensors)", what, checkpoint, len(source))
 
 
 class Trainer:
