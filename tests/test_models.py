@@ -13,13 +13,14 @@ from tracker.zoo import architectures, model_config
         ("siamrpn", 287, [(1, 256, 4, 4), (1, 256, 4, 4)], [(1, 10, 21, 21), (1, 20, 21, 21)]),
         ("siamrpn_up", 255, [(1, 2560, 4, 4), (1, 5120, 4, 4)], [(1, 10, 17, 17), (1, 20, 17, 17)]),
         ("light", 255, [(1, 96, 8, 8)], [(1, 10, 25, 25), (1, 20, 25, 25)]),
+        ("light_fc", 255, [(1, 96, 8, 8)], [(3, 1, 25, 25)]),
     ],
 )
 def test_branch_shapes(name, search, template_shape, out_shapes):
     net = SiameseNet(model_config(name)).eval()
     with torch.no_grad():
         kernels = net.template(torch.rand(1, 3, 127, 127) * 255)
-        batch = 3 if name == "siamfc" else 1
+        batch = 1 if net.is_rpn else 3  # SiamFC trackers search three scales
         outputs = net.track(torch.rand(batch, 3, search, search) * 255, *kernels)
     assert [tuple(k.shape) for k in kernels] == template_shape
     assert [tuple(o.shape) for o in outputs] == out_shapes
@@ -31,7 +32,7 @@ def test_siamfc_backbone_sizes_of_the_paper():
         assert net.backbone(torch.zeros(1, 3, 255, 255)).shape == (1, 256, 22, 22)
 
 
-@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light"])
+@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light", "light_fc"])
 def test_cached_template_equals_joint_forward_and_batches(name):
     torch.manual_seed(0)
     cfg = model_config(name)
@@ -73,7 +74,7 @@ def test_every_architecture_builds():
         SiameseNet(model_config(name))
 
 
-@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light"])
+@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light", "light_fc"])
 def test_fused_network_gives_the_same_outputs(name):
     from tracker.models.fuse import optimize_for_inference
 
