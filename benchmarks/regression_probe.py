@@ -24,12 +24,12 @@ import numpy as np
 import torch
 
 from _markdown import publish, table
+from _models import load_rpn_tracker
 from tracker.data.frames import FrameCache
 from tracker.data.pairs import FrameSource, PairConfig, PairDataset
 from tracker.data.readers import read_dataset
 from tracker.train.targets import AnchorTargets
 from tracker.trackers.siamrpn import SiamRPNTracker
-from tracker.zoo import load_tracker
 
 DELTAS = ("dx", "dy", "log w", "log h")
 BATCH = 32
@@ -83,10 +83,7 @@ def main() -> int:
     sources = [FrameSource.from_sequence(seq, cache, PairConfig.min_box) for root in roots for seq in read_dataset(root)]
     rows = []
     for spec in args.model:
-        name, _, weights = spec.partition("=")
-        tracker = load_tracker(name, weights=weights or None, backend="torch")
-        if not isinstance(tracker, SiamRPNTracker):
-            raise SystemExit(f"{name}: not an RPN tracker (SiamFC has no box regression)")
+        tracker = load_rpn_tracker(spec, "SiamFC has no box regression")
         pairs = PairConfig(instance_size=tracker.config.siamrpn.instance_size, negative=0.0)
         for kind, share in (("supervised", 0.0), ("self", 1.0)):
             dataset = PairDataset(sources, replace(pairs, self_supervised=share), args.pairs, args.seed)

@@ -21,11 +21,11 @@ import numpy as np
 import torch
 
 from _markdown import publish, table
+from _models import load_rpn_tracker
 from tracker.data.readers import read_dataset
 from tracker.data.sequence import read_image
 from tracker.geometry import xywh_to_cxcywh
 from tracker.trackers.siamrpn import SiamRPNTracker
-from tracker.zoo import load_tracker
 
 FACTORS = ((1.0, 1.0), (1.3, 1.3), (0.77, 0.77), (1.3, 0.77), (0.77, 1.3))
 
@@ -71,10 +71,7 @@ def main() -> int:
     sequences = read_dataset(args.root)
     rows = []
     for spec in args.model:
-        name, _, weights = spec.partition("=")
-        tracker = load_tracker(name, weights=weights or None, backend="torch")
-        if not isinstance(tracker, SiamRPNTracker):
-            raise SystemExit(f"{name}: not an RPN tracker (SiamFC measures size by its scale search)")
+        tracker = load_rpn_tracker(spec, "SiamFC measures size by its scale search")
         for factor, (errors, restoring) in measure(tracker, sequences, FACTORS, args.step).items():
             rows.append([spec, f"{factor[0]:g} x {factor[1]:g}", len(errors),
                          f"{errors[:, 0].mean():+.3f} ± {errors[:, 0].std():.3f}", f"{errors[:, 1].mean():+.3f} ± {errors[:, 1].std():.3f}",
