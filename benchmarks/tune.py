@@ -30,7 +30,7 @@ def parse_grid(items):
     grid = {}
     for item in items:
         key, _, values = item.partition("=")
-        grid[key] = [float(v) for v in values.split(",")]
+        grid[key] = [int(v) if v.strip().lstrip("-").isdigit() else float(v) for v in values.split(",")]  # crop sizes stay ints
     return grid
 
 

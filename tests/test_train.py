@@ -150,3 +150,74 @@ def test_torchrun_ddp_on_cpu(got10k_root, tmp_path):
     assert ckpt.meta["epoch"] == 1
     lines = (tmp_path / "run" / "log.jsonl").read_text().splitlines()
     assert sum('"iteration"' in l for l in lines) == 2  # 8 pairs / (2 ranks x batch 2)
+
+
+def test_siamfc_trains_on_negative_pairs_as_all_background(got10k_root, tmp_path):
+    """Negative pairs (another sequence's object in the search crop) reach SiamFC's loss as
+    score maps without a positive cell: the distractor lesson DaSiamRPN gave RPN heads."""
+    from tracker.train.targets import siamfc_labels
+
+    trainer = Trainer(tiny_config("siamfc", got10k_root), str(tmp_path), device="cpu")
+    assert trainer.dataset.config.negative == 0.2
+    boxes = torch.tensor([[100.0, 100.0, 155.0, 155.0]] * 2)
+    labels = siamfc_labels(boxes, torch.tensor([False, True]), 17, 8, 255)
+    assert labels[0].sum() > 0 and labels[1].sum() == 0
+
+
+def test_score_distillation_compares_the_cells_both_maps_see():
+    from tracker.train.losses import score_distillation_loss
+
+    torch.manual_seed(0)
+    teacher = torch.randn(2, 1, 17, 17) * 3
+    student = torch.full((2, 1, 25, 25), -20.0)
+    student[..., 4:21, 4:21] = teacher  # same centre, 4 cells more each side
+    entropy = torch.nn.functional.binary_cross_entropy_with_logits(teacher, torch.sigmoid(teacher))
+    assert torch.allclose(score_distillation_loss(student, teacher), entropy, atol=1e-6)
+    assert torch.allclose(score_distillation_loss(teacher, student), entropy, atol=1e-6)
+    shifted = torch.roll(student, 1, dims=-1)
+    assert score_distillation_loss(shifted, teacher) > entropy + 0.1
+    with pytest.raises(ValueError, match="common centre"):
+        score_distillation_loss(torch.zeros(1, 1, 24, 24), teacher)
+
+
+def distill_config(root, teacher):
+    from tracker.train import DistillConfig
+
+    return replace(tiny_config("light_fc", root, batch_size=4, pairs_per_epoch=4, lr=0.01), distill=DistillConfig(teacher=str(teacher), weight=1.0))
+
+
+def test_student_learns_the_teachers_score_maps(got10k_root, tmp_path):
+    from tracker.models import SiameseNet
+    from tracker.models.checkpoint import save_checkpoint
+    from tracker.zoo import model_config
+
+    from tracker.train.losses import score_distillation_loss
+
+    torch.manual_seed(2)
+    config = model_config("siamfc")
+    save_checkpoint(tmp_path / "teacher.pt", SiameseNet(replace(config, head=replace(config.head, out_scale=0.05))))
+    trainer = Trainer(distill_config(got10k_root, tmp_path / "teacher.pt"), str(tmp_path / "run"), device="cpu")
+    assert not any(p.requires_grad for p in trainer.teacher.parameters())
+    batch = next(iter(trainer._loader()))
+    with torch.no_grad():
+        scores = trainer.teacher(batch["z"].float(), batch["x"].float())[0]
+    floor = float(score_distillation_loss(scores, scores))  # the teacher's own entropy
+    trainer.net.train()
+    distill = []
+    for _ in range(10):
+        losses = trainer.loss(batch)
+        trainer.optimizer.zero_grad()
+        losses["loss"].backward()
+        trainer.optimizer.step()
+        distill.append(float(losses["distill"].detach()))
+    assert distill[-1] - floor < 0.8 * (distill[0] - floor), (floor, distill)
+
+
+def test_rpn_teacher_is_refused(got10k_root, tmp_path):
+    from tracker.models import SiameseNet
+    from tracker.models.checkpoint import save_checkpoint
+    from tracker.zoo import model_config
+
+    save_checkpoint(tmp_path / "rpn.pt", SiameseNet(model_config("light")))
+    with pytest.raises(ValueError, match="SiamFC score-map heads"):
+        Trainer(distill_config(got10k_root, tmp_path / "rpn.pt"), str(tmp_path / "run"), device="cpu")

@@ -1,5 +1,5 @@
 """Training: configs, targets, losses, schedule and the trainer."""
-from .config import DataConfig, OptimConfig, TrainConfig
+from .config import DataConfig, DistillConfig, OptimConfig, TrainConfig
 from .trainer import Trainer
 
-__all__ = ["TrainConfig", "DataConfig", "OptimConfig", "Trainer"]
+__all__ = ["TrainConfig", "DataConfig", "OptimConfig", "DistillConfig", "Trainer"]

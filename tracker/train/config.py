@@ -44,11 +44,22 @@ INIT_SCOPES = ("backbone", "all")
 
 
 @dataclass(frozen=True)
+class DistillConfig:
+    """Knowledge distillation: the student also learns a trained teacher's score maps (its
+    probabilities on every cell, distractors included), e.g. the AlexNet SiamFC teaching
+    light_fc. Both must be SiamFC-head models of one stride and crop sizes."""
+
+    teacher: str = ""  # a siamtrack checkpoint; "" trains without one
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
 class TrainConfig:
     model: str = "light"  # an architecture of the zoo (tracker/configs/<model>.yaml)
     pairs: PairConfig = field(default_factory=PairConfig)
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
+    distill: DistillConfig = field(default_factory=DistillConfig)
     seed: int = 0
     workers: int = 0
     amp: bool = True  # mixed precision on CUDA (ignored on the CPU)

@@ -16,6 +16,22 @@ def balanced_logistic_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.
     return F.binary_cross_entropy_with_logits(logits, labels, weights, reduction="sum")
 
 
+def score_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy of the student's logits against the teacher's probabilities.
+
+    Score maps of one stride share their centre cell, so the larger map is cropped to the
+    smaller one (a 25x25 light_fc map against AlexNet SiamFC's 17x17)."""
+    margin = student.shape[-1] - teacher.shape[-1]
+    if margin % 2:
+        raise ValueError(f"score maps of {student.shape[-1]} and {teacher.shape[-1]} cells have no common centre")
+    half = abs(margin) // 2
+    if margin > 0:
+        student = student[..., half : half + teacher.shape[-2], half : half + teacher.shape[-1]]
+    elif margin < 0:
+        teacher = teacher[..., half : half + student.shape[-2], half : half + student.shape[-1]]
+    return F.binary_cross_entropy_with_logits(student.float(), torch.sigmoid(teacher.float()))
+
+
 def rpn_cls_loss(cls: torch.Tensor, labels: torch.Tensor, anchor_num: int) -> torch.Tensor:
     """(B, 2k, H, W) logits vs (B, A) labels: mean NLL over positives and negatives, averaged."""
     b = cls.shape[0]

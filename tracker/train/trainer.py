@@ -33,7 +33,7 @@ from ..models.checkpoint import atomic_torch_save, load_checkpoint, read_torch_f
 from ..trackers import build_tracker
 from ..zoo import model_config
 from .config import TrainConfig
-from .losses import balanced_logistic_loss, rpn_cls_loss, rpn_loc_loss
+from .losses import balanced_logistic_loss, rpn_cls_loss, rpn_loc_loss, score_distillation_loss
 from .schedule import learning_rate
 from .targets import AnchorTargets, siamfc_labels
 
@@ -77,6 +77,18 @@ def init_weights(net: SiameseNet, checkpoint: str, scope: str = "backbone") -> N
     log.info("%s initialised from %s (%d tensors)", what, checkpoint, len(source))
 
 
+def load_teacher(path: str, student: ModelConfig, device: torch.device) -> SiameseNet:
+    """A frozen SiamFC-head network whose score maps line up with the student's."""
+    teacher = load_checkpoint(path).build()
+    if teacher.is_rpn or student.tracker != "siamfc":
+        raise ValueError(f"distillation needs SiamFC score-map heads in teacher ({path}) and student; RPN heads have no common map")
+    t, s = teacher.config.siamfc, student.siamfc
+    if (t.total_stride, t.exemplar_size, t.instance_size) != (s.total_stride, s.exemplar_size, s.instance_size):
+        raise ValueError(f"teacher {path} has stride/crop sizes {(t.total_stride, t.exemplar_size, t.instance_size)}, the student {(s.total_stride, s.exemplar_size, s.instance_size)}")
+    teacher.requires_grad_(False)
+    return teacher.to(device, memory_format=torch.channels_last).eval()
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, out_dir: str, device: Optional[str] = None, sources: Optional[List[FrameSource]] = None, model: Optional[ModelConfig] = None) -> None:
         self.cfg = cfg
@@ -99,14 +111,15 @@ class Trainer:
         if cfg.init_from:
             init_weights(self.net, cfg.init_from, cfg.init_scope)
         self.net.to(self.device, memory_format=torch.channels_last)
+        self.teacher = load_teacher(cfg.distill.teacher, self.model_config, self.device) if cfg.distill.teacher else None
         self.model = DistributedDataParallel(self.net) if self.world > 1 else self.net
         self.optimizer = torch.optim.SGD(self._param_groups(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(cfg.seed * 1000 + self.rank)
         self.sources = sources if sources is not None else build_sources(cfg, FrameCache())
+        # negative pairs: RPN background anchors, or SiamFC score maps that are all background
+        # (the search crop centred on another sequence's object: a semantic distractor)
         pairs = replace(cfg.pairs, instance_size=self.model_config.tracking.instance_size)
-        if not self.net.is_rpn:
-            pairs = replace(pairs, negative=0.0)  # SiamFC's loss has no use for negative pairs
         self.dataset = PairDataset(self.sources, pairs, cfg.optim.pairs_per_epoch, cfg.seed)
         self.score_size = self._score_size(pairs)
         self.anchor_targets = AnchorTargets(self.model_config.anchors, self.score_size, pairs.instance_size) if self.net.is_rpn else None
@@ -186,8 +199,13 @@ class Trainer:
             outputs = self.model(z, x)
         if not self.net.is_rpn:
             labels = siamfc_labels(boxes, negative, outputs[0].shape[-1], self.model_config.siamfc.total_stride, x.shape[-1])
-            total = balanced_logistic_loss(outputs[0].float(), labels)
-            return {"loss": total, "cls": total}
+            cls = balanced_logistic_loss(outputs[0].float(), labels)
+            if self.teacher is None:
+                return {"loss": cls, "cls": cls}
+            with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
+                teacher_scores = self.teacher(z, x)[0]
+            distill = score_distillation_loss(outputs[0], teacher_scores)
+            return {"loss": cls + self.cfg.distill.weight * distill, "cls": cls, "distill": distill}
         labels, deltas, weights = self.anchor_targets(boxes, negative, self.generator)
         cls = rpn_cls_loss(outputs[0], labels, self.model_config.head.anchor_num)
         loc = rpn_loc_loss(outputs[1], deltas, weights)
