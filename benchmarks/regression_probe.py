@@ -39,9 +39,7 @@ def positive_deltas(tracker: SiamRPNTracker, dataset: PairDataset) -> tuple:
     """(predicted, target) deltas, (N, 4) each, at every positive anchor of every pair."""
     net, config = tracker.net, tracker.config
     size = config.siamrpn.instance_size
-    with torch.inference_mode():
-        score_size = net(torch.zeros(1, 3, config.siamrpn.exemplar_size, config.siamrpn.exemplar_size), torch.zeros(1, 3, size, size))[0].shape[-1]
-    targets = AnchorTargets(config.anchors, score_size, size)
+    targets = AnchorTargets(config.anchors, net.score_size(config.siamrpn.exemplar_size, size), size)
     generator = torch.Generator().manual_seed(0)
     predicted, wanted = [], []
     for start in range(0, len(dataset) - BATCH + 1, BATCH):

@@ -43,6 +43,19 @@ class SiameseNet(nn.Module):
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         return self.track(x, *self.template(z))
 
+    def score_size(self, exemplar_size: int, instance_size: int) -> int:
+        """Side of the score map for these crop sizes (one dummy forward pass, in eval mode
+        so BatchNorm statistics are untouched; the training mode is restored)."""
+        device = next(self.parameters()).device
+        was_training = self.training
+        self.eval()
+        with torch.no_grad():
+            z = torch.zeros(1, 3, exemplar_size, exemplar_size, device=device)
+            x = torch.zeros(1, 3, instance_size, instance_size, device=device)
+            size = self(z, x)[0].shape[-1]
+        self.train(was_training)
+        return int(size)
+
 
 class TemplateBranch(nn.Module):
     """``template`` as a stand-alone module (for export and tracing)."""

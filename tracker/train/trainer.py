@@ -121,7 +121,7 @@ class Trainer:
         # (the search crop centred on another sequence's object: a semantic distractor)
         pairs = replace(cfg.pairs, instance_size=self.model_config.tracking.instance_size)
         self.dataset = PairDataset(self.sources, pairs, cfg.optim.pairs_per_epoch, cfg.seed)
-        self.score_size = self._score_size(pairs)
+        self.score_size = self.net.score_size(pairs.exemplar_size, pairs.instance_size)
         self.anchor_targets = AnchorTargets(self.model_config.anchors, self.score_size, pairs.instance_size) if self.net.is_rpn else None
         self.epoch, self.iteration, self.best_auc, self.history = 0, 0, -1.0, []
         self.out.mkdir(parents=True, exist_ok=True)
@@ -137,16 +137,6 @@ class Trainer:
         ids = {id(p) for p in backbone}
         rest = [p for p in self.net.parameters() if id(p) not in ids]
         return [{"params": backbone, "lr_scale": scale}, {"params": rest, "lr_scale": 1.0}]
-
-    def _score_size(self, pairs) -> int:
-        with torch.no_grad():
-            was_training = self.net.training
-            self.net.eval()
-            z = torch.zeros(1, 3, pairs.exemplar_size, pairs.exemplar_size, device=self.device)
-            x = torch.zeros(1, 3, pairs.instance_size, pairs.instance_size, device=self.device)
-            size = self.net(z, x)[0].shape[-1]
-            self.net.train(was_training)
-        return int(size)
 
     @property
     def iterations_per_epoch(self) -> int:
