@@ -221,29 +221,3 @@ def test_rpn_teacher_is_refused(got10k_root, tmp_path):
     save_checkpoint(tmp_path / "rpn.pt", SiameseNet(model_config("light")))
     with pytest.raises(ValueError, match="SiamFC score-map heads"):
         Trainer(distill_config(got10k_root, tmp_path / "rpn.pt"), str(tmp_path / "run"), device="cpu")
-
-
-def test_temporal_pairs_carry_no_label_and_train_only_the_distillation(got10k_root, tmp_path):
-    """Temporal pairs (a random box, the same place a few frames on) have no ground truth:
-    SiamFC's loss must ignore them, the teacher's map alone supervises them."""
-    from tracker.models import SiameseNet
-    from tracker.models.checkpoint import save_checkpoint
-    from tracker.zoo import model_config
-
-    with pytest.raises(ValueError, match="distill.teacher"):
-        replace(tiny_config("light_fc", got10k_root), pairs=PairConfig(temporal=0.5))
-    torch.manual_seed(2)
-    save_checkpoint(tmp_path / "teacher.pt", SiameseNet(model_config("siamfc")))
-    cfg = distill_config(got10k_root, tmp_path / "teacher.pt")
-    cfg = replace(cfg, pairs=PairConfig(self_supervised=0.0, temporal=1.0))
-    trainer = Trainer(cfg, str(tmp_path / "run"), device="cpu")
-    batch = next(iter(trainer._loader()))
-    assert not batch["labelled"].any() and torch.isnan(batch["box"]).all()
-    again = trainer.dataset[0]
-    assert torch.equal(again["x"], batch["x"][0]) and torch.equal(again["z"], batch["z"][0])
-    losses = trainer.loss(batch)
-    assert float(losses["cls"].detach()) == 0.0 and float(losses["distill"].detach()) > 0.0
-    assert torch.isfinite(losses["loss"])
-    mixed = Trainer(replace(cfg, pairs=PairConfig(self_supervised=0.0, temporal=0.5)), str(tmp_path / "mixed"), device="cpu")
-    kinds = [bool(mixed.dataset[i]["labelled"]) for i in range(40)]
-    assert 5 < sum(kinds) < 35  # both kinds drawn

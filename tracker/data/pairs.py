@@ -6,10 +6,7 @@ Three kinds, mixed by :class:`PairConfig`:
 * self-supervised: one frame (annotated or from an unannotated clip) and a random
   object box, the search crop made different by strong shift/scale/aspect/blur/colour/
   flip/grayscale augmentation - how Siamese trackers learn from unlabeled video;
-* negative: template and search from different sequences;
-* temporal (distillation only): a random box in one frame of any sequence or clip and the
-  same place a few frames later - real motion, lighting and deformation, but no label, so
-  only a teacher's score map supervises it.
+* negative (SiamRPN): template and search from different sequences.
 
 Every item is a pure function of ``(seed, epoch, index)``, so an interrupted run that
 resumes sees exactly the pairs it would have seen.
@@ -42,8 +39,6 @@ class PairConfig:
     gray: float = 0.05
     self_supervised: float = 0.3
     negative: float = 0.0
-    temporal: float = 0.0
-    temporal_gap: int = 15  # frames between a temporal pair's template and search
 
 
 class FrameSource:
@@ -110,8 +105,6 @@ class PairDataset(Dataset):
         negative = False
         if draw < c.self_supervised or not self.annotated:
             z, x, box = self._self_pair(rng)
-        elif draw < c.self_supervised + c.temporal:
-            z, x, box = self._temporal_pair(rng)
         else:
             negative = rng.random() < c.negative and len(self.annotated) > 1
             z, x, box = self._supervised_pair(rng, negative)
@@ -122,7 +115,6 @@ class PairDataset(Dataset):
             "x": torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1))),
             "box": torch.from_numpy(box),
             "negative": torch.tensor(negative),
-            "labelled": torch.tensor(bool(np.isfinite(box).all())),
         }
 
     def _supervised_pair(self, rng: np.random.Generator, negative: bool):
@@ -151,17 +143,3 @@ class PairDataset(Dataset):
         z, _ = augmented_crop(image, box, c.exemplar_size, c.exemplar_size, c.context, c.template, rng)
         x, crop_box = augmented_crop(image, box, c.instance_size, c.exemplar_size, c.context, c.self_search, rng, rng.random() < 0.5)
         return z, x, crop_box
-
-    def _temporal_pair(self, rng: np.random.Generator):
-        """A random box and the same place up to ``temporal_gap`` frames away; the box is NaN
-        because where the content went is unknown."""
-        c = self.config
-        source = self.sources[rng.integers(len(self.sources))]
-        i = int(rng.integers(len(source)))
-        j = int(np.clip(i + rng.integers(-c.temporal_gap, c.temporal_gap + 1), 0, len(source) - 1))
-        template_frame = source.frame(i)
-        box = random_object_box(template_frame.shape[:2], rng)
-        flip = rng.random() < c.flip
-        z, _ = augmented_crop(template_frame, box, c.exemplar_size, c.exemplar_size, c.context, c.template, rng, flip)
-        x, _ = augmented_crop(source.frame(j), box, c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
-        return z, x, np.full(4, np.nan, dtype=np.float32)

@@ -73,5 +73,3 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.init_scope not in INIT_SCOPES:
             raise ValueError(f"init_scope must be one of {INIT_SCOPES}, got {self.init_scope!r}")
-        if self.pairs.temporal > 0 and not self.distill.teacher:
-            raise ValueError("temporal pairs have no labels, only a teacher's score map: set distill.teacher or pairs.temporal=0")

@@ -184,13 +184,11 @@ class Trainer:
         x = batch["x"].to(self.device, non_blocking=True).float().contiguous(memory_format=torch.channels_last)
         boxes = batch["box"].to(self.device).float()
         negative = batch["negative"].to(self.device)
-        labelled = batch["labelled"].to(self.device)
         use_amp = self.cfg.amp and self.device.type == "cuda"
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
             outputs = self.model(z, x)
         if not self.net.is_rpn:
             labels = siamfc_labels(boxes, negative, outputs[0].shape[-1], self.model_config.siamfc.total_stride, x.shape[-1])
-            labels[~labelled] = -1.0  # temporal pairs: only the teacher's map supervises them
             cls = balanced_logistic_loss(outputs[0].float(), labels)
             if self.teacher is None:
                 return {"loss": cls, "cls": cls}
