@@ -221,3 +221,74 @@ def test_rpn_teacher_is_refused(got10k_root, tmp_path):
     save_checkpoint(tmp_path / "rpn.pt", SiameseNet(model_config("light")))
     with pytest.raises(ValueError, match="SiamFC score-map heads"):
         Trainer(distill_config(got10k_root, tmp_path / "rpn.pt"), str(tmp_path / "run"), device="cpu")
+
+
+def test_feature_hint_compares_directions_on_the_cells_both_maps_see():
+    from tracker.train.losses import feature_hint_loss
+
+    torch.manual_seed(0)
+    teacher = torch.randn(2, 4, 22, 22)
+    student = torch.randn(2, 4, 32, 32)
+    student[..., 5:27, 5:27] = 3 * teacher  # same directions at the common cells, another scale
+    assert float(feature_hint_loss(student, teacher)) == pytest.approx(0.0, abs=1e-6)
+    student[..., 5:27, 5:27] = -teacher
+    assert float(feature_hint_loss(student, teacher)) == pytest.approx(4.0, abs=1e-5)
+    orthogonal = torch.zeros(1, 2, 3, 3)
+    orthogonal[:, 0] = 1.0
+    assert float(feature_hint_loss(orthogonal, orthogonal.flip(1))) == pytest.approx(2.0)
+    with pytest.raises(ValueError, match="feature maps"):
+        feature_hint_loss(torch.zeros(1, 4, 31, 31), teacher)
+
+
+def hint_trainer(root, teacher_path, out, **optim):
+    from tracker.train import DistillConfig
+
+    cfg = tiny_config("light_fc", root, **{"batch_size": 4, "pairs_per_epoch": 4, "lr": 0.01, **optim})
+    return Trainer(replace(cfg, distill=DistillConfig(teacher=str(teacher_path), weight=1.0, feature_weight=1.0)), str(out), device="cpu")
+
+
+@pytest.fixture
+def siamfc_teacher(tmp_path):
+    from tracker.models import SiameseNet
+    from tracker.models.checkpoint import save_checkpoint
+    from tracker.zoo import model_config
+
+    torch.manual_seed(2)
+    config = model_config("siamfc")
+    save_checkpoint(tmp_path / "teacher.pt", SiameseNet(replace(config, head=replace(config.head, out_scale=0.05))))
+    return tmp_path / "teacher.pt"
+
+
+def test_student_features_learn_the_teachers_through_a_projection_that_does_not_ship(got10k_root, tmp_path, siamfc_teacher):
+    from tracker.models.checkpoint import load_checkpoint
+
+    trainer = hint_trainer(got10k_root, siamfc_teacher, tmp_path / "run", lr=0.05)
+    projection = trainer.distiller.projection
+    assert (projection.in_channels, projection.out_channels) == (96, 256)
+    assert any(p is projection.weight for g in trainer.optimizer.param_groups for p in g["params"])
+    batch = next(iter(trainer._loader()))
+    trainer.net.train()
+    hints = []
+    for _ in range(10):
+        losses = trainer.loss(batch)
+        trainer.optimizer.zero_grad()
+        losses["loss"].backward()
+        trainer.optimizer.step()
+        hints.append(float(losses["hint"].detach()))
+    assert hints[-1] < 0.8 * hints[0], hints
+    trainer.fit()
+    shipped = load_checkpoint(tmp_path / "run" / "model_last.pt").state_dict
+    assert set(shipped) == set(trainer.net.state_dict())  # the projection stays behind
+
+
+def test_run_with_feature_hint_resumes_bit_for_bit(got10k_root, tmp_path, siamfc_teacher):
+    straight = hint_trainer(got10k_root, siamfc_teacher, tmp_path / "a", pairs_per_epoch=8, batch_size=2)
+    straight.fit()
+    for n in (3, 10):  # stop mid-epoch, then finish
+        resumed = hint_trainer(got10k_root, siamfc_teacher, tmp_path / "b", pairs_per_epoch=8, batch_size=2)
+        resumed.resume()
+        resumed.fit(max_iterations=n)
+    assert resumed.epoch == 2
+    for a, b in ((straight.net, resumed.net), (straight.distiller.projection, resumed.distiller.projection)):
+        for key, value in a.state_dict().items():
+            assert torch.equal(value, b.state_dict()[key]), key
