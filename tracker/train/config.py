@@ -51,9 +51,6 @@ class DistillConfig:
 
     teacher: str = ""  # a siamtrack checkpoint; "" trains without one
     weight: float = 1.0
-    # > 0 adds FitNets' hint: the student's backbone features, through a trained 1x1
-    # projection, point the teacher's way on every cell both see (template and search)
-    feature_weight: float = 0.0
 
 
 @dataclass(frozen=True)

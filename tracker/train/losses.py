@@ -1,8 +1,6 @@
 """Losses: SiamFC's balanced logistic loss and SiamRPN's classification + regression."""
 from __future__ import annotations
 
-from typing import Tuple
-
 import torch
 import torch.nn.functional as F
 
@@ -18,36 +16,20 @@ def balanced_logistic_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.
     return F.binary_cross_entropy_with_logits(logits, labels, weights, reduction="sum")
 
 
-def common_centre(a: torch.Tensor, b: torch.Tensor, what: str = "score maps") -> Tuple[torch.Tensor, torch.Tensor]:
-    """Crop the larger of two maps of one stride to the smaller, about their shared centre
-    cell (a 25x25 light_fc score map against AlexNet SiamFC's 17x17; 32x32 light features
-    against AlexNet's 22x22)."""
-    margin = a.shape[-1] - b.shape[-1]
+def score_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean binary cross-entropy of the student's logits against the teacher's probabilities.
+
+    Score maps of one stride share their centre cell, so the larger map is cropped to the
+    smaller one (a 25x25 light_fc map against AlexNet SiamFC's 17x17)."""
+    margin = student.shape[-1] - teacher.shape[-1]
     if margin % 2:
-        raise ValueError(f"{what} of {a.shape[-1]} and {b.shape[-1]} cells have no common centre")
+        raise ValueError(f"score maps of {student.shape[-1]} and {teacher.shape[-1]} cells have no common centre")
     half = abs(margin) // 2
     if margin > 0:
-        a = a[..., half : half + b.shape[-2], half : half + b.shape[-1]]
+        student = student[..., half : half + teacher.shape[-2], half : half + teacher.shape[-1]]
     elif margin < 0:
-        b = b[..., half : half + a.shape[-2], half : half + a.shape[-1]]
-    return a, b
-
-
-def score_distillation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """Mean binary cross-entropy of the student's logits against the teacher's probabilities
-    on the cells both maps see."""
-    student, teacher = common_centre(student, teacher)
+        teacher = teacher[..., half : half + student.shape[-2], half : half + student.shape[-1]]
     return F.binary_cross_entropy_with_logits(student.float(), torch.sigmoid(teacher.float()))
-
-
-def feature_hint_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-    """FitNets' hint (Romero et al. 2015) on the cells both feature maps see: the squared
-    distance of the (projected) student feature to the teacher's, each L2-normalised per
-    cell, so the weight does not depend on either network's feature scale. 0 = identical
-    directions, 4 = opposite."""
-    student, teacher = common_centre(student, teacher, "feature maps")
-    student, teacher = F.normalize(student.float(), dim=1), F.normalize(teacher.float(), dim=1)
-    return (student - teacher).pow(2).sum(dim=1).mean()
 
 
 def rpn_cls_loss(cls: torch.Tensor, labels: torch.Tensor, anchor_num: int) -> torch.Tensor:

@@ -33,8 +33,7 @@ from ..models.checkpoint import atomic_torch_save, load_checkpoint, read_torch_f
 from ..trackers import build_tracker
 from ..zoo import model_config
 from .config import TrainConfig
-from .distill import Distiller, backbone_outputs
-from .losses import balanced_logistic_loss, rpn_cls_loss, rpn_loc_loss
+from .losses import balanced_logistic_loss, rpn_cls_loss, rpn_loc_loss, score_distillation_loss
 from .schedule import learning_rate
 from .targets import AnchorTargets, siamfc_labels
 
@@ -78,6 +77,18 @@ def init_weights(net: SiameseNet, checkpoint: str, scope: str = "backbone") -> N
     log.info("%s initialised from %s (%d tensors)", what, checkpoint, len(source))
 
 
+def load_teacher(path: str, student: ModelConfig, device: torch.device) -> SiameseNet:
+    """A frozen SiamFC-head network whose score maps line up with the student's."""
+    teacher = load_checkpoint(path).build()
+    if teacher.is_rpn or student.tracker != "siamfc":
+        raise ValueError(f"distillation needs SiamFC score-map heads in teacher ({path}) and student; RPN heads have no common map")
+    t, s = teacher.config.siamfc, student.siamfc
+    if (t.total_stride, t.exemplar_size, t.instance_size) != (s.total_stride, s.exemplar_size, s.instance_size):
+        raise ValueError(f"teacher {path} has stride/crop sizes {(t.total_stride, t.exemplar_size, t.instance_size)}, the student {(s.total_stride, s.exemplar_size, s.instance_size)}")
+    teacher.requires_grad_(False)
+    return teacher.to(device, memory_format=torch.channels_last).eval()
+
+
 class Trainer:
     def __init__(self, cfg: TrainConfig, out_dir: str, device: Optional[str] = None, sources: Optional[List[FrameSource]] = None, model: Optional[ModelConfig] = None) -> None:
         self.cfg = cfg
@@ -100,7 +111,7 @@ class Trainer:
         if cfg.init_from:
             init_weights(self.net, cfg.init_from, cfg.init_scope)
         self.net.to(self.device, memory_format=torch.channels_last)
-        self.distiller = Distiller(cfg.distill, self.net, self.device) if cfg.distill.teacher else None
+        self.teacher = load_teacher(cfg.distill.teacher, self.model_config, self.device) if cfg.distill.teacher else None
         self.model = DistributedDataParallel(self.net) if self.world > 1 else self.net
         self.optimizer = torch.optim.SGD(self._param_groups(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
         self.generator = torch.Generator(device=self.device)
@@ -120,17 +131,12 @@ class Trainer:
         """One group, or with ``optim.backbone_lr`` != 1 the backbone apart (each scales the
         schedule's LR by its ``lr_scale``)."""
         scale = self.cfg.optim.backbone_lr
-        extra = self.distiller.parameters() if self.distiller is not None else []  # trained, never shipped
         if scale == 1.0:
-            return [{"params": list(self.net.parameters()) + extra, "lr_scale": 1.0}]
+            return [{"params": list(self.net.parameters()), "lr_scale": 1.0}]
         backbone = list(self.net.backbone.parameters())
         ids = {id(p) for p in backbone}
         rest = [p for p in self.net.parameters() if id(p) not in ids]
-        return [{"params": backbone, "lr_scale": scale}, {"params": rest + extra, "lr_scale": 1.0}]
-
-    @property
-    def teacher(self) -> Optional[SiameseNet]:
-        return self.distiller.teacher if self.distiller is not None else None
+        return [{"params": backbone, "lr_scale": scale}, {"params": rest, "lr_scale": 1.0}]
 
     @property
     def iterations_per_epoch(self) -> int:
@@ -149,7 +155,6 @@ class Trainer:
             "history": json.dumps(self.history),
             "train_config": json.dumps(to_dict(self.cfg)),
             "model_config": to_dict(self.model_config),
-            "distiller": self.distiller.state_dict() if self.distiller is not None else {},
         }
 
     def save_state(self) -> None:
@@ -166,8 +171,6 @@ class Trainer:
             raise ValueError(f"{path} was written for another model configuration")
         self.net.load_state_dict(state["net"])
         self.optimizer.load_state_dict(state["optimizer"])
-        if self.distiller is not None:
-            self.distiller.load_state_dict(state.get("distiller", {}))
         self.epoch, self.iteration = int(state["epoch"]), int(state["iteration"])
         self.generator.set_state(state["generator"])
         self.best_auc = float(state["best_auc"])
@@ -182,15 +185,17 @@ class Trainer:
         boxes = batch["box"].to(self.device).float()
         negative = batch["negative"].to(self.device)
         use_amp = self.cfg.amp and self.device.type == "cuda"
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp), backbone_outputs(self.net) as features:
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
             outputs = self.model(z, x)
         if not self.net.is_rpn:
             labels = siamfc_labels(boxes, negative, outputs[0].shape[-1], self.model_config.siamfc.total_stride, x.shape[-1])
             cls = balanced_logistic_loss(outputs[0].float(), labels)
-            if self.distiller is None:
+            if self.teacher is None:
                 return {"loss": cls, "cls": cls}
-            distill = self.distiller.losses(z, x, outputs[0], features, use_amp)
-            return {"loss": cls + self.distiller.total(distill), "cls": cls, **distill}
+            with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
+                teacher_scores = self.teacher(z, x)[0]
+            distill = score_distillation_loss(outputs[0], teacher_scores)
+            return {"loss": cls + self.cfg.distill.weight * distill, "cls": cls, "distill": distill}
         labels, deltas, weights = self.anchor_targets(boxes, negative, self.generator)
         cls = rpn_cls_loss(outputs[0], labels, self.model_config.head.anchor_num)
         loc = rpn_loc_loss(outputs[1], deltas, weights)
@@ -227,8 +232,6 @@ class Trainer:
                 losses = self.loss(batch)
                 self.optimizer.zero_grad(set_to_none=True)
                 losses["loss"].backward()
-                if self.distiller is not None and self.world > 1:
-                    self.distiller.average_gradients(self.world)
                 torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.optim.grad_clip)
                 self.optimizer.step()
                 self.iteration += 1
