@@ -26,11 +26,22 @@ from tracker.eval.metrics import score_sequence
 from tracker.zoo import load_model, load_tracker
 
 
+def parse_value(text: str):
+    """Crop sizes stay ints, numbers become floats, anything else (a mode's name) stays a string."""
+    text = text.strip()
+    if text.lstrip("-").isdigit():
+        return int(text)
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def parse_grid(items):
     grid = {}
     for item in items:
         key, _, values = item.partition("=")
-        grid[key] = [int(v) if v.strip().lstrip("-").isdigit() else float(v) for v in values.split(",")]  # crop sizes stay ints
+        grid[key] = [parse_value(v) for v in values.split(",")]
     return grid
 
 
@@ -68,7 +79,7 @@ def main() -> int:
              f"precision@20 per sequence. Checkpoint's own values: {flat}.", "",
              "| AUC | Prec@20 | " + " | ".join(grid) + " | seconds |", "|---" * (len(grid) + 3) + "|"]
     for auc, prec, overrides, seconds in rows:
-        lines.append(f"| {auc:.4f} | {prec:.4f} | " + " | ".join(f"{overrides[k]:g}" for k in grid) + f" | {seconds:.0f} |")
+        lines.append(f"| {auc:.4f} | {prec:.4f} | " + " | ".join(f"{overrides[k]:g}" if isinstance(overrides[k], float) else str(overrides[k]) for k in grid) + f" | {seconds:.0f} |")
     publish(lines, args.out)
     return 0
 

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from conftest import MatchingSiamFC, boxes_of, matching_features, track_alone, track_in_pool
+from tracker.config import with_overrides
 from tracker.export.runtime import ExportedNet
 from tracker.models import SiameseNet
 from tracker.models.ops import xcorr_matmul
@@ -28,6 +29,12 @@ def randomized(name: str) -> SiameseNet:
     return net.eval()
 
 
+def per_target(kernels, targets):
+    """Kernels as a tracker hands them to the search branch: with SiamFC's pyramid of
+    templates, each target's exemplars' kernels stacked along the channels."""
+    return tuple(k.reshape(targets, -1, *k.shape[2:]) for k in kernels)
+
+
 @pytest.mark.parametrize("name", architectures())
 def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
     net = randomized(name)
@@ -37,11 +44,11 @@ def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
     assert (ort_net._one_target is None) == (cfg.head.kind == "rpn_pixelwise")
     size = cfg.tracking.instance_size
     for targets, size in ((1, size), (2, size), (1, size + 4 * cfg.anchors.stride)):  # and a wider crop
-        z = torch.rand(targets, 3, 127, 127) * 255
+        z = torch.rand(targets * cfg.kernels_per_target, 3, 127, 127) * 255
         x = torch.rand(targets * cfg.crops_per_frame, 3, size, size) * 255
         with torch.no_grad():
-            expected = net.track(x, *net.template(z))
-        got = ort_net.track(x, *ort_net.template(z))
+            expected = net.track(x, *per_target(net.template(z), targets))
+        got = ort_net.track(x, *per_target(ort_net.template(z), targets))
         assert len(got) == len(expected)
         for a, b in zip(expected, got):
             assert a.shape == b.shape
@@ -51,7 +58,9 @@ def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
 class ExportableMatchingSiamFC(MatchingSiamFC):
     """The template-matching double with the export-friendly correlation."""
 
-    config = model_config("siamfc")
+    def __init__(self, scale_search: str = "crops") -> None:
+        super().__init__()
+        self.config = with_overrides(model_config("siamfc"), {"siamfc.scale_search": scale_search})
 
     def track(self, x, kernel):
         f = matching_features(x)
@@ -59,15 +68,16 @@ class ExportableMatchingSiamFC(MatchingSiamFC):
         return (xcorr_matmul(f, kernel) / energy.sqrt().clamp(min=1e-6) * 8.0,)
 
 
-def matching_siamfc() -> MatchingSiamFC:
-    return ExportableMatchingSiamFC()
+def matching_siamfc(scale_search: str = "crops") -> MatchingSiamFC:
+    return ExportableMatchingSiamFC(scale_search)
 
 
-def test_onnxruntime_tracker_gives_the_same_boxes():
+@pytest.mark.parametrize("scale_search", ["crops", "templates"])
+def test_onnxruntime_tracker_gives_the_same_boxes(scale_search):
     clip = generate_clip(num_frames=40, seed=3)
     boxes = []
-    for net in (matching_siamfc(), ExportedNet.from_network(matching_siamfc(), threads=1)):
-        tracker = SiamFCTracker(net, model_config("siamfc"))
+    for net in (matching_siamfc(scale_search), ExportedNet.from_network(matching_siamfc(scale_search), threads=1)):
+        tracker = SiamFCTracker(net, net.config)
         tracker.init(clip.frames[0], clip.boxes[0])
         boxes.append(np.array([tracker.update(f).box for f in clip.frames[1:]]))
     assert np.allclose(boxes[0], boxes[1], atol=1e-2)

@@ -25,13 +25,16 @@ class CalibratedMatchingSiamFC(MatchingSiamFC):
 
 
 def run(longterm, kind="siamrpn"):
-    cfg = model_config(kind)
+    """``kind``: siamrpn, siamfc, or siamfc_templates (SiamFC's scale pyramid of templates)."""
     clip = generate_clip(num_frames=120, scale_range=(0.9, 1.1), hidden=HIDDEN)
     if kind == "siamrpn":
+        cfg = model_config(kind)
         cfg = replace(cfg, siamrpn=replace(cfg.siamrpn, instance_size=255), lost=replace(cfg.lost, longterm=longterm))
         tracker = SiamRPNTracker(MatchingRPN(cfg, clip.boxes[0][2:], absolute=True), cfg)
     else:
-        cfg = replace(cfg, lost=replace(cfg.lost, longterm=longterm))
+        cfg = model_config("siamfc")
+        search = "templates" if kind == "siamfc_templates" else "crops"
+        cfg = replace(cfg, siamfc=replace(cfg.siamfc, scale_search=search), lost=replace(cfg.lost, longterm=longterm))
         tracker = SiamFCTracker(CalibratedMatchingSiamFC(), cfg)
     tracker.init(clip.frames[0], clip.boxes[0])
     results = [tracker.update(f) for f in clip.frames[1:]]
@@ -47,7 +50,7 @@ def flag_stats(clip, results, upto=None):
     return precision, recall
 
 
-@pytest.mark.parametrize("kind", ["siamrpn", "siamfc"])
+@pytest.mark.parametrize("kind", ["siamrpn", "siamfc", "siamfc_templates"])
 def test_ok_turns_false_while_the_target_is_gone(kind):
     clip, results = run(longterm=False, kind=kind)
     # a short-term tracker does not find the target where it re-enters: score until then
@@ -56,7 +59,7 @@ def test_ok_turns_false_while_the_target_is_gone(kind):
     assert all(r.ok for r in results[: HIDDEN[0] - 2])
 
 
-@pytest.mark.parametrize("kind", ["siamrpn", "siamfc"])
+@pytest.mark.parametrize("kind", ["siamrpn", "siamfc", "siamfc_templates"])
 def test_longterm_mode_reacquires_the_target(kind):
     clip, short = run(longterm=False, kind=kind)
     _, long = run(longterm=True, kind=kind)

@@ -13,14 +13,17 @@ def make_clips():
     return [generate_clip(num_frames=25, seed=s, base_size=(60, 50)) for s in (11, 12, 13)]
 
 
-@pytest.mark.parametrize("kind", ["siamfc", "light"])
+@pytest.mark.parametrize("kind", ["siamfc", "siamfc_templates", "light"])
 def test_pool_matches_independent_trackers(kind):
     import torch
+    from tracker.config import with_overrides
     from tracker.models import SiameseNet
 
     torch.manual_seed(0)
-    if kind == "siamfc":
-        make = lambda: SiamFCTracker(MatchingSiamFC(), model_config("siamfc"))  # noqa: E731
+    if kind.startswith("siamfc"):
+        search = "templates" if kind.endswith("templates") else "crops"
+        cfg = with_overrides(model_config("siamfc"), {"siamfc.scale_search": search})
+        make = lambda: SiamFCTracker(MatchingSiamFC(), cfg)  # noqa: E731
     else:
         net = SiameseNet(model_config("light")).eval()
         make = lambda: SiamRPNTracker(net, model_config("light"))  # noqa: E731

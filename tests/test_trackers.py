@@ -10,11 +10,12 @@ from tracker.eval.metrics import center_errors
 from tracker.geometry import iou
 from tracker.trackers import SiamFCTracker, SiamRPNTracker
 from tracker.trackers.siamrpn import blend_peak
+from tracker.config import with_overrides
 from tracker.zoo import model_config
 
 
-def siamfc_tracker():
-    return SiamFCTracker(MatchingSiamFC(), model_config("siamfc"))
+def siamfc_tracker(scale_search="crops"):
+    return SiamFCTracker(MatchingSiamFC(), with_overrides(model_config("siamfc"), {"siamfc.scale_search": scale_search}))
 
 
 def siamrpn_tracker(init_box, instance_size=255, peak_blend=0.0):
@@ -29,13 +30,14 @@ def run(tracker, clip):
     return np.array([tracker.update(f).box for f in clip.frames[1:]])
 
 
-def test_siamfc_follows_moving_scaling_object():
+@pytest.mark.parametrize("scale_search", ["crops", "templates"])
+def test_siamfc_follows_moving_scaling_object(scale_search):
     # medians over five clips: one clip's track can hinge on a single close call
     from tracker.video.demo import generate_clip
     errors, ious, size_corr, growth = [], [], [], []
     for seed in range(5):
         clip = generate_clip(num_frames=120, seed=seed)
-        boxes = run(siamfc_tracker(), clip)
+        boxes = run(siamfc_tracker(scale_search), clip)
         gt = clip.boxes[1:]
         errors.append(np.median(center_errors(boxes, gt)))
         ious.append(iou(boxes, gt).mean())

@@ -45,6 +45,9 @@ class AnchorConfig:
     scales: Tuple[float, ...] = (8.0,)
 
 
+SCALE_SEARCHES = ("crops", "templates")
+
+
 @dataclass(frozen=True)
 class SiamFCParams:
     """Post-processing of SiamFC (Bertinetto et al. 2016; siamfc-pytorch values)."""
@@ -60,6 +63,14 @@ class SiamFCParams:
     window_influence: float = 0.176
     context: float = 0.5
     min_size: float = 4.0  # never let the box collapse below this many pixels
+    # how the scale pyramid is searched: "crops" (SiamFC's: scale_num search crops, one
+    # backbone pass each, every frame) or "templates" (scale_num exemplar kernels made once
+    # at init, correlated with one search crop: a third of the backbone work per frame)
+    scale_search: str = "crops"
+
+    def __post_init__(self) -> None:
+        if self.scale_search not in SCALE_SEARCHES:
+            raise ConfigError(f"siamfc.scale_search must be one of {', '.join(SCALE_SEARCHES)}, got {self.scale_search!r}")
 
 
 @dataclass(frozen=True)
@@ -118,8 +129,13 @@ class ModelConfig:
 
     @property
     def crops_per_frame(self) -> int:
-        """Search crops per target and frame: SiamFC's scale pyramid, else one."""
-        return self.siamfc.scale_num if self.tracker == "siamfc" else 1
+        """Search crops per target and frame: SiamFC's scale pyramid of crops, else one."""
+        return self.siamfc.scale_num if self.tracker == "siamfc" and self.siamfc.scale_search == "crops" else 1
+
+    @property
+    def kernels_per_target(self) -> int:
+        """Template kernels per target: SiamFC's scale pyramid of templates, else one."""
+        return self.siamfc.scale_num if self.tracker == "siamfc" and self.siamfc.scale_search == "templates" else 1
 
 
 def to_dict(config: Any) -> Dict[str, Any]:

@@ -67,7 +67,10 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False, pixels_last: bool 
     x = torch.zeros(cfg.crops_per_frame, 3, instance, instance)
     with torch.no_grad():
         kernels = ready.template(z)
-        outputs = ready.track(x, *kernels)
+        search_kernels = kernels
+        if cfg.kernels_per_target > 1:  # SiamFC's pyramid of templates: one (1, S*C, h, w) kernel per target
+            search_kernels = tuple(k.repeat(1, cfg.kernels_per_target, 1, 1) for k in kernels)
+        outputs = ready.track(x, *search_kernels)
     kernel_names = [f"kernel{i}" for i in range(len(kernels))]
     output_names = ["score"] if not net.is_rpn else ["cls", "loc"]
     template_axes = search_axes = None
@@ -84,7 +87,7 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False, pixels_last: bool 
         wrap = _PixelsLast if pixels_last else (lambda branch: branch)
         z_in, x_in = (z.permute(0, 2, 3, 1), x.permute(0, 2, 3, 1)) if pixels_last else (z, x)
         template_graph = _onnx_bytes(wrap(TemplateBranch(ready)), (z_in,), ["z"], kernel_names, template_axes) if with_template else None
-        search_graph = _onnx_bytes(wrap(SearchBranch(ready)), (x_in, *kernels), ["x", *kernel_names], output_names, search_axes)
+        search_graph = _onnx_bytes(wrap(SearchBranch(ready)), (x_in, *search_kernels), ["x", *kernel_names], output_names, search_axes)
     meta = {
         "format": "siamtrack-onnx", "version": 1, "config": to_dict(cfg),
         "pixels_last": pixels_last,

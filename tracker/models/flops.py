@@ -34,7 +34,7 @@ def _correlation_macs(net: SiameseNet, search_size: int, kernels) -> int:
     if kind in ("xcorr", "rpn_light"):
         k = kernels[0]
         out = (xf.shape[-1] - k.shape[-1] + 1) ** 2
-        return out * k.numel()
+        return out * k.numel() * net.config.kernels_per_target  # SiamFC's pyramid of templates: one map each
     total = 0
     for k in kernels:  # rpn_dw / rpn_upchannel: search side adjusted by a 3x3 conv first
         side = xf.shape[-1] - 2

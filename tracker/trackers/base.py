@@ -104,10 +104,13 @@ class SiameseTracker(abc.ABC):
         state = TargetState(
             center=cxcywh[:2].copy(), size=cxcywh[2:].copy(), avg_color=tuple(avg), frame_shape=image.shape[:2]
         )
-        exemplar = self.exemplar_crop(image, state)
-        with torch.inference_mode():
-            state.kernels = tuple(self.net.template(self.to_tensor([exemplar])))
+        state.kernels = self.template_kernels(image, state)
         return state
+
+    def template_kernels(self, image: np.ndarray, state: TargetState) -> Tuple[torch.Tensor, ...]:
+        """The target's cached kernels: the template branch on its exemplar crop."""
+        with torch.inference_mode():
+            return tuple(self.net.template(self.to_tensor([self.exemplar_crop(image, state)])))
 
     @staticmethod
     def check_frame(frame: Any, state: TargetState) -> np.ndarray:
