@@ -7,7 +7,7 @@
   "lost" (``ok`` False) for absent frames, with and without long-term mode.
 * OTB success AUC on ``sot/val`` with and without long-term mode.
 
-    python benchmarks/lost.py [--model light] [--out benchmarks/results/lost.md]
+    python benchmarks/lost.py [--model light] [--set lost.threshold=0.7 ...] [--out benchmarks/results/lost.md]
 """
 from __future__ import annotations
 
@@ -22,23 +22,24 @@ from _markdown import publish
 from tracker.data.readers import read_got10k
 from tracker.eval.metrics import score_sequence
 from tracker.eval.runner import run_sequence
+from tracker.config import parse_overrides, with_overrides
 from tracker.zoo import load_model, load_tracker
 
 SHARED = Path(os.environ.get("SIAMTRACK_SHARED", "../shared"))
 
 
-def tracker_for(model: str, longterm: bool):
-    config = load_model(model).config
+def tracker_for(model: str, longterm: bool, overrides=None):
+    config = with_overrides(load_model(model).config, overrides or {})
     return load_tracker(model, config=replace(config, lost=replace(config.lost, longterm=longterm)))
 
 
-def flag_table(model: str, sequences) -> list:
+def flag_table(model: str, sequences, overrides=None) -> list:
     rows = []
     for longterm in (False, True):
         tp = fp = fn = 0
         aucs = []
         for seq in sequences:
-            run = run_sequence(tracker_for(model, longterm), seq)
+            run = run_sequence(tracker_for(model, longterm, overrides), seq)
             lost_pred = ~run.ok[1:]
             lost_true = seq.absent[1:]
             tp += int((lost_pred & lost_true).sum())
@@ -50,12 +51,12 @@ def flag_table(model: str, sequences) -> list:
     return rows
 
 
-def val_auc(model: str, sequences) -> list:
+def val_auc(model: str, sequences, overrides=None) -> list:
     rows = []
     for longterm in (False, True):
         aucs, lost_rate = [], []
         for seq in sequences:
-            run = run_sequence(tracker_for(model, longterm), seq)
+            run = run_sequence(tracker_for(model, longterm, overrides), seq)
             aucs.append(score_sequence(run.boxes, seq.boxes, seq.absent).auc)
             lost_rate.append(float((~run.ok[1:]).mean()))
         rows.append({"longterm": longterm, "auc": float(np.mean(aucs)), "frames_flagged_lost": float(np.mean(lost_rate))})
@@ -65,14 +66,18 @@ def val_auc(model: str, sequences) -> list:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="light")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="tracker hyper-parameter, e.g. lost.threshold=0.7 (repeatable)")
     parser.add_argument("--out", default="benchmarks/results/lost.md")
     args = parser.parse_args()
+    overrides = parse_overrides(args.overrides)
     train = [s for s in read_got10k(SHARED / "data/sot/train") if s.absent.sum() >= 10]
     val = read_got10k(SHARED / "data/sot/val")
-    flags = flag_table(args.model, train)
-    vals = val_auc(args.model, val)
+    flags = flag_table(args.model, train, overrides)
+    vals = val_auc(args.model, val, overrides)
+    command = " ".join(["python benchmarks/lost.py --model", args.model, *(f"--set {o}" for o in args.overrides)])
     lines = [f"# Lost-target detection ({args.model})", "",
-             f"`python benchmarks/lost.py --model {args.model}`; `ok` is False when the score < lost.threshold.", "",
+             f"`{command}`; `ok` is False when the score < lost.threshold.", "",
              "## `ok` vs ground-truth absence (sot/train sequences with >= 10 absent frames, seen in training)", "",
              "Sequences: " + ", ".join(f"{s.name} ({int(s.absent.sum())}/{len(s)} absent)" for s in train), "",
              "| long-term | lost precision | lost recall | absent frames | AUC |", "|---|---|---|---|---|"]

@@ -166,3 +166,15 @@ def test_weights_that_do_not_fit_the_config(tmp_path):
     ck.atomic_torch_save({"format": ck.FORMAT, "version": 1, "config": __import__("tracker.config", fromlist=["to_dict"]).to_dict(model_config("siamfc")), "state_dict": net.state_dict(), "meta": {}}, path)
     with pytest.raises(CheckpointError, match="does not match"):
         load_checkpoint(path).build()
+
+
+def test_shipped_weights_match_the_manifest_and_the_default_is_shipped():
+    from tracker.zoo import DEFAULT_MODEL, list_models, load_model, shipped_weights
+
+    shipped = list_models()
+    assert DEFAULT_MODEL in shipped
+    for name in shipped:
+        path = shipped_weights(name, verify=True)  # sha256 as recorded
+        assert path.stat().st_size < 30 * 1024 * 1024
+        assert load_model(name).config.name == name
+    assert load_tracker().config.name == DEFAULT_MODEL

@@ -49,8 +49,8 @@ def run(handle: Any, tracker: Any, rectangle: Callable[..., Any], read_image: Ca
     return frames
 
 
-def main(model: Optional[str] = "light", weights: Optional[str] = None, region_format: str = "rectangle") -> None:
-    """Entry point for ``trackers.ini``."""
+def main(model: Optional[str] = None, weights: Optional[str] = None, region_format: str = "rectangle") -> None:
+    """Entry point for ``trackers.ini`` (``model`` None: the default shipped model)."""
     import vot  # provided by the VOT toolkit's Python integration
 
     from ..zoo import load_tracker

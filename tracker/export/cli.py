@@ -15,13 +15,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zoo import load_model
+    from ..zoo import DEFAULT_MODEL, load_model
     from .onnx import export_onnx
     from .openvino import export_openvino, require_openvino
 
     if args.format == "openvino":
         require_openvino()  # before any work
-    name = args.model or (None if args.weights else "light")
+    name = args.model or (None if args.weights else DEFAULT_MODEL)
     ckpt = load_model(name, args.weights)
     paths = export_onnx(ckpt.build(), args.out, ckpt.config.name)
     if args.format == "openvino":

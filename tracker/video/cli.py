@@ -81,12 +81,12 @@ def show_window(image: np.ndarray) -> bool:
 
 
 def default_model() -> str:
-    from ..zoo import list_models
+    from ..zoo import DEFAULT_MODEL, list_models
 
     shipped = list_models()
     if not shipped:
         raise TrackerError("no shipped weights in weights/; pass --weights PATH (see README: training)")
-    return "light" if "light" in shipped else shipped[0]
+    return DEFAULT_MODEL if DEFAULT_MODEL in shipped else shipped[0]
 
 
 def run(args: argparse.Namespace) -> int:
