@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,16 +20,15 @@ import numpy as np
 from _markdown import publish
 from tracker.data.readers import read_got10k
 from tracker.eval.metrics import score_sequence
+from tracker.config import parse_overrides
 from tracker.eval.runner import run_sequence
-from tracker.config import parse_overrides, with_overrides
-from tracker.zoo import load_model, load_tracker
+from tracker.zoo import load_tracker
 
 SHARED = Path(os.environ.get("SIAMTRACK_SHARED", "../shared"))
 
 
 def tracker_for(model: str, longterm: bool, overrides=None):
-    config = with_overrides(load_model(model).config, overrides or {})
-    return load_tracker(model, config=replace(config, lost=replace(config.lost, longterm=longterm)))
+    return load_tracker(model, overrides={**(overrides or {}), "lost.longterm": longterm})
 
 
 def flag_table(model: str, sequences, overrides=None) -> list:

@@ -13,10 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from tracker.config import ModelConfig, BackboneConfig, HeadConfig
+from tracker.config import ModelConfig, BackboneConfig, HeadConfig, with_overrides
 from tracker.geometry import context_size
 from tracker.models.ops import xcorr
 from tracker.video.demo import generate_clip
+from tracker.zoo import model_config
 
 torch.set_num_threads(1)
 SHARED = Path(os.environ.get("SIAMTRACK_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
@@ -27,6 +28,11 @@ def matching_features(x: torch.Tensor) -> torch.Tensor:
     gray = x.mean(dim=1, keepdim=True) / 255.0
     blur = F.avg_pool2d(F.pad(gray, (4, 4, 4, 4), mode="replicate"), 9, 1)
     return F.avg_pool2d(gray - blur, 8, 8)
+
+
+def siamfc_config(scale_search: str = "crops") -> ModelConfig:
+    """The zoo's SiamFC config with its scale pyramid made of search crops or of templates."""
+    return with_overrides(model_config("siamfc"), {"siamfc.scale_search": scale_search})
 
 
 class MatchingSiamFC(nn.Module):

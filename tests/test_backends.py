@@ -6,8 +6,7 @@ import torch
 
 import torch.nn.functional as F
 
-from conftest import MatchingSiamFC, boxes_of, matching_features, track_alone, track_in_pool
-from tracker.config import with_overrides
+from conftest import MatchingSiamFC, boxes_of, matching_features, siamfc_config, track_alone, track_in_pool
 from tracker.export.runtime import ExportedNet
 from tracker.models import SiameseNet
 from tracker.models.ops import xcorr_matmul
@@ -60,7 +59,7 @@ class ExportableMatchingSiamFC(MatchingSiamFC):
 
     def __init__(self, scale_search: str = "crops") -> None:
         super().__init__()
-        self.config = with_overrides(model_config("siamfc"), {"siamfc.scale_search": scale_search})
+        self.config = siamfc_config(scale_search)
 
     def track(self, x, kernel):
         f = matching_features(x)

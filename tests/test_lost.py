@@ -6,7 +6,7 @@ import numpy as np
 
 import pytest
 
-from conftest import MatchingRPN, MatchingSiamFC
+from conftest import MatchingRPN, MatchingSiamFC, siamfc_config
 from tracker.geometry import iou
 from tracker.trackers import SiamFCTracker, SiamRPNTracker
 from tracker.video.demo import generate_clip
@@ -32,9 +32,8 @@ def run(longterm, kind="siamrpn"):
         cfg = replace(cfg, siamrpn=replace(cfg.siamrpn, instance_size=255), lost=replace(cfg.lost, longterm=longterm))
         tracker = SiamRPNTracker(MatchingRPN(cfg, clip.boxes[0][2:], absolute=True), cfg)
     else:
-        cfg = model_config("siamfc")
-        search = "templates" if kind == "siamfc_templates" else "crops"
-        cfg = replace(cfg, siamfc=replace(cfg.siamfc, scale_search=search), lost=replace(cfg.lost, longterm=longterm))
+        cfg = siamfc_config("templates" if kind == "siamfc_templates" else "crops")
+        cfg = replace(cfg, lost=replace(cfg.lost, longterm=longterm))
         tracker = SiamFCTracker(CalibratedMatchingSiamFC(), cfg)
     tracker.init(clip.frames[0], clip.boxes[0])
     results = [tracker.update(f) for f in clip.frames[1:]]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conftest import MatchingSiamFC, boxes_of, track_alone, track_in_pool
+from conftest import MatchingSiamFC, boxes_of, siamfc_config, track_alone, track_in_pool
 from tracker import InvalidFrameError, TrackerError
 from tracker.trackers import SiamFCTracker, SiamRPNTracker
 from tracker.trackers.pool import TrackerPool
@@ -16,13 +16,11 @@ def make_clips():
 @pytest.mark.parametrize("kind", ["siamfc", "siamfc_templates", "light"])
 def test_pool_matches_independent_trackers(kind):
     import torch
-    from tracker.config import with_overrides
     from tracker.models import SiameseNet
 
     torch.manual_seed(0)
     if kind.startswith("siamfc"):
-        search = "templates" if kind.endswith("templates") else "crops"
-        cfg = with_overrides(model_config("siamfc"), {"siamfc.scale_search": search})
+        cfg = siamfc_config("templates" if kind.endswith("templates") else "crops")
         make = lambda: SiamFCTracker(MatchingSiamFC(), cfg)  # noqa: E731
     else:
         net = SiameseNet(model_config("light")).eval()

@@ -4,18 +4,17 @@ import threading
 import numpy as np
 import pytest
 
-from conftest import MatchingRPN, MatchingSiamFC
+from conftest import MatchingRPN, MatchingSiamFC, siamfc_config
 from tracker import InvalidBoxError, InvalidFrameError, NotInitializedError, TrackerError
 from tracker.eval.metrics import center_errors
 from tracker.geometry import iou
 from tracker.trackers import SiamFCTracker, SiamRPNTracker
 from tracker.trackers.siamrpn import blend_peak
-from tracker.config import with_overrides
 from tracker.zoo import model_config
 
 
 def siamfc_tracker(scale_search="crops"):
-    return SiamFCTracker(MatchingSiamFC(), with_overrides(model_config("siamfc"), {"siamfc.scale_search": scale_search}))
+    return SiamFCTracker(MatchingSiamFC(), siamfc_config(scale_search))
 
 
 def siamrpn_tracker(init_box, instance_size=255, peak_blend=0.0):

@@ -78,8 +78,8 @@ class SiamFCTracker(SiameseTracker):
         factors = np.ones(1) if searching else self.scale_factors
         by_crops = p.scale_search == "crops"
         raw = outputs[0][:, 0] if by_crops else outputs[0][0]  # (S, r, r): a map per scale
-        if searching and not by_crops:  # re-detection keeps the current scale
-            raw = raw[p.scale_num // 2 :][:1]
+        if searching and not by_crops:  # re-detection keeps the current scale: the middle kernel's map
+            raw = raw[p.scale_num // 2 : p.scale_num // 2 + 1]
         up = raw.shape[-1] * p.response_up
         responses = np.stack([cv2.resize(r, (up, up), interpolation=cv2.INTER_CUBIC) for r in raw])
         if not searching:
