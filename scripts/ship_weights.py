@@ -64,6 +64,8 @@ def main() -> int:
         "training_command": args.command,
         "training_config": train_cfg,
         "training_data": args.data,
+        # ImageNet weights the run started from (package, version, file, sha256, licence)
+        **({"initial_weights": meta["initial_weights"]} if meta.get("initial_weights") else {}),
         "epochs": meta.get("epoch"),
         "pairs_seen": (meta.get("epoch") or 0) * train_cfg.get("optim", {}).get("pairs_per_epoch", 0),
         "wall_time_hours": args.wall_time_h,

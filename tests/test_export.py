@@ -51,11 +51,11 @@ def random_net(name):
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
     out = {}
-    for name in ("light", "siamfc", "siamrpn", "light_fc_fast"):
+    for name in ("light", "siamfc", "siamrpn", "light_fc_fast", "mobilenet_fc"):
         folder = tmp_path_factory.mktemp(name)
         # SiamFC's upsampled response of a random net has near-tied peaks that 1e-6 flips
         # (a track apart within frames, with crops or templates alike): the trained weights
-        net = load_model(name).build().eval() if name == "light_fc_fast" else random_net(name)
+        net = load_model(name).build().eval() if name in ("light_fc_fast", "mobilenet_fc") else random_net(name)
         out[name] = (net, export_all(net, folder, name))
     return out
 
@@ -77,7 +77,7 @@ def test_graphs_match_pytorch(exported, name, backend):
         assert torch.allclose(a, b, atol=1e-4 * float(a.abs().max()), rtol=0)
 
 
-@pytest.mark.parametrize("name", ["light", "light_fc_fast"])  # and SiamFC's pyramid of templates
+@pytest.mark.parametrize("name", ["light", "light_fc_fast", "mobilenet_fc"])  # and SiamFC's pyramid of templates
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_exported_tracker_follows_the_same_track(exported, backend, name):
     """Each tracker runs on its own over the whole clip: outputs ~1e-6 apart must not

@@ -32,7 +32,7 @@ def test_siamfc_backbone_sizes_of_the_paper():
         assert net.backbone(torch.zeros(1, 3, 255, 255)).shape == (1, 256, 22, 22)
 
 
-@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light", "light_fc"])
+@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light", "light_fc", "mobilenet_fc"])
 def test_cached_template_equals_joint_forward_and_batches(name):
     torch.manual_seed(0)
     cfg = model_config(name)
@@ -74,7 +74,7 @@ def test_every_architecture_builds():
         SiameseNet(model_config(name))
 
 
-@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light", "light_fc"])
+@pytest.mark.parametrize("name", ["siamfc", "siamrpn", "light", "light_fc", "mobilenet_fc"])
 def test_fused_network_gives_the_same_outputs(name):
     from tracker.models.fuse import optimize_for_inference
 

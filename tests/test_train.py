@@ -46,10 +46,11 @@ def test_loss_decreases_on_a_fixed_batch(model, got10k_root, tmp_path):
 
 
 def test_fit_writes_checkpoints_and_log(got10k_root, tmp_path):
-    trainer = Trainer(tiny_config("light", got10k_root), str(tmp_path), device="cpu")
+    trainer = Trainer(replace(tiny_config("light", got10k_root), keep_epochs=True), str(tmp_path), device="cpu")
     trainer.fit()
     assert (tmp_path / "state.pt").is_file() and (tmp_path / "model_last.pt").is_file()
     assert load_checkpoint(tmp_path / "model_last.pt").meta["epoch"] == 2
+    assert [load_checkpoint(tmp_path / f"model_e{n}.pt").meta["epoch"] for n in (1, 2)] == [1, 2]
     lines = (tmp_path / "log.jsonl").read_text().splitlines()
     assert len(lines) >= 4 and '"lr"' in lines[0] and '"pairs_per_s"' in lines[0]
 

@@ -22,8 +22,18 @@ from .errors import ConfigError
 class BackboneConfig:
     """Which feature extractor, and its width."""
 
-    name: str = "alexnet_siamfc"  # alexnet_siamfc | alexnet_legacy | light
+    name: str = "alexnet_siamfc"  # alexnet_siamfc | alexnet_legacy | light | mobilenet_s16 | mobilenetv2
     width: float = 1.0
+    blocks: int = 0  # mobilenetv2: where to cut it (feature blocks kept, stem included; 0 = 7, stride 8)
+
+
+@dataclass(frozen=True)
+class NeckConfig:
+    """pysot's adjust layer between backbone and head: a 1x1 convolution (+ BatchNorm) to
+    ``out_channels``, trained on top of a pretrained backbone; it also makes the
+    correlation cheaper. 0 = none."""
+
+    out_channels: int = 0
 
 
 @dataclass(frozen=True)
@@ -111,6 +121,7 @@ class ModelConfig:
     name: str = "siamfc"
     tracker: str = "siamfc"  # siamfc | siamrpn
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    neck: NeckConfig = field(default_factory=NeckConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     anchors: AnchorConfig = field(default_factory=AnchorConfig)
     siamfc: SiamFCParams = field(default_factory=SiamFCParams)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import List, Tuple
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -130,7 +131,70 @@ class MobileNetS16(_StagedMobileNet):
               (6, 40, 2, 1, 5), (3, 48, 2, 1, 5), (4, 96, 2, 1, 5))
 
 
-def build_backbone(name: str, width: float = 1.0) -> nn.Module:
+# MobileNetV2's inverted-residual stages (Sandler et al. 2018): expansion, channels, repeats, first stride
+MOBILENET_V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+class MobileNetV2Block(nn.Module):
+    """MobileNetV2's inverted residual with its parameters under ``conv.N`` as in the common
+    PyTorch re-implementation, so ImageNet checkpoints in that layout load key for key."""
+
+    def __init__(self, cin: int, cout: int, stride: int, expand: int) -> None:
+        super().__init__()
+        hidden = cin * expand
+        layers: List[nn.Module] = []
+        if expand != 1:
+            layers += [nn.Conv2d(cin, hidden, 1, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True)]
+        layers += [
+            nn.Conv2d(hidden, hidden, 3, stride, 1, groups=hidden, bias=False), nn.BatchNorm2d(hidden), nn.ReLU6(inplace=True),
+            nn.Conv2d(hidden, cout, 1, bias=False), nn.BatchNorm2d(cout),
+        ]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return x + y if self.residual else y
+
+
+class MobileNetV2(nn.Module):
+    """MobileNetV2 (width 1.0) cut after its first ``blocks`` feature blocks (``features.0`` is
+    the stem): 7 ends at stride 8 with 32 channels, 14 at stride 16 with 96. Padded, so
+    template features are centre-cropped by the head.
+
+    ``pixel_mean`` (BGR, 0-255) is subtracted before the stem: with the ImageNet weights the
+    rest of the input normalisation (1/std, BGR -> RGB) is folded into the stem's weights
+    (:mod:`tracker.models.pretrained`), and subtracting the mean itself, rather than folding
+    it into a bias, keeps the zero padding of the stem exactly that of a normalised image.
+    """
+
+    def __init__(self, blocks: int = 7) -> None:
+        super().__init__()
+        specs = [(cin, cout, stride, expand) for cin, cout, stride, expand in _mobilenet_v2_blocks()]
+        if not 1 <= blocks <= len(specs) + 1:
+            raise ValueError(f"mobilenetv2 has {len(specs) + 1} feature blocks; backbone.blocks={blocks}")
+        layers: List[nn.Module] = [nn.Sequential(nn.Conv2d(3, 32, 3, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU6(inplace=True))]
+        layers += [MobileNetV2Block(*spec) for spec in specs[: blocks - 1]]
+        self.features = nn.Sequential(*layers)
+        self.register_buffer("pixel_mean", torch.zeros(1, 3, 1, 1))
+        self.out_channels = specs[blocks - 2][1] if blocks > 1 else 32
+        self.stride = 2 * int(np.prod([spec[2] for spec in specs[: blocks - 1]]))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x - self.pixel_mean)
+
+
+def _mobilenet_v2_blocks() -> List[Tuple[int, int, int, int]]:
+    """(in channels, out channels, stride, expansion) of each inverted-residual block."""
+    blocks, cin = [], 32
+    for expand, channels, repeats, stride in MOBILENET_V2_STAGES:
+        for i in range(repeats):
+            blocks.append((cin, channels, stride if i == 0 else 1, expand))
+            cin = channels
+    return blocks
+
+
+def build_backbone(name: str, width: float = 1.0, blocks: int = 0) -> nn.Module:
     if name == "alexnet_siamfc":
         return AlexNetSiamFC()
     if name == "alexnet_legacy":
@@ -139,4 +203,8 @@ def build_backbone(name: str, width: float = 1.0) -> nn.Module:
         return LightBackbone(width)
     if name == "mobilenet_s16":
         return MobileNetS16(width)
-    raise ValueError(f"unknown backbone {name!r} (alexnet_siamfc, alexnet_legacy, light, mobilenet_s16)")
+    if name == "mobilenetv2":
+        if width != 1.0:
+            raise ValueError("mobilenetv2 is built at width 1.0 (its ImageNet weights' width)")
+        return MobileNetV2(blocks or 7)
+    raise ValueError(f"unknown backbone {name!r} (alexnet_siamfc, alexnet_legacy, light, mobilenet_s16, mobilenetv2)")

@@ -30,7 +30,7 @@ def count_macs(net: SiameseNet, search_size: int, exemplar_size: int = 127) -> i
 def _correlation_macs(net: SiameseNet, search_size: int, kernels) -> int:
     kind = net.config.head.kind
     with torch.no_grad():
-        xf = net.backbone(torch.zeros(1, 3, search_size, search_size))
+        xf = net.features(torch.zeros(1, 3, search_size, search_size))
     if kind in ("xcorr", "rpn_light"):
         k = kernels[0]
         out = (xf.shape[-1] - k.shape[-1] + 1) ** 2

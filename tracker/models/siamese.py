@@ -15,6 +15,7 @@ from torch import nn
 from ..config import ModelConfig
 from .backbones import build_backbone
 from .heads import build_head
+from .necks import build_neck
 from .ops import center_crop
 
 
@@ -22,9 +23,11 @@ class SiameseNet(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.backbone = build_backbone(config.backbone.name, config.backbone.width)
+        self.backbone = build_backbone(config.backbone.name, config.backbone.width, config.backbone.blocks)
         head = config.head
         in_channels = getattr(self.backbone, "out_channels", head.in_channels)
+        self.neck = build_neck(in_channels, config.neck.out_channels)
+        in_channels = config.neck.out_channels or in_channels
         self.head = build_head(head.kind, head.anchor_num, in_channels, head.hidden, head.out_scale, head.template_crop)
 
     @property
@@ -34,11 +37,15 @@ class SiameseNet(nn.Module):
     def template(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Exemplar crops (B, 3, 127, 127) -> per-target kernels."""
         zf = center_crop(self.backbone(z), self.config.head.template_crop)
-        return self.head.template(zf)
+        return self.head.template(self.neck(zf))
 
     def track(self, x: torch.Tensor, *kernels: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Search crops (B*S, 3, H, W) and kernels (B, ...) -> ``(score,)`` or ``(cls, loc)``."""
-        return self.head.search(self.backbone(x), *kernels)
+        return self.head.search(self.features(x), *kernels)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Search-side features as the head sees them (backbone, then neck)."""
+        return self.neck(self.backbone(x))
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         return self.track(x, *self.template(z))

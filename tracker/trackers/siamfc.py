@@ -51,9 +51,12 @@ class SiamFCTracker(SiameseTracker):
 
     @property
     def scale_factors(self) -> np.ndarray:
-        p = self.config.siamfc
-        half = p.scale_num // 2
-        return p.scale_step ** np.linspace(-half, half, p.scale_num)
+        factors = getattr(self, "_scale_factors", None)
+        if factors is None:
+            p = self.config.siamfc
+            half = p.scale_num // 2
+            factors = self._scale_factors = p.scale_step ** np.linspace(-half, half, p.scale_num)
+        return factors
 
     def search_crops(self, image: np.ndarray, state: TargetState) -> List[np.ndarray]:
         p = self.config.siamfc
@@ -64,11 +67,12 @@ class SiamFCTracker(SiameseTracker):
         factors = self.scale_factors if p.scale_search == "crops" else (1.0,)
         return [crop_and_resize(image, state.center, x_sz * f, p.instance_size, state.avg_color) for f in factors]
 
-    def _window(self, size: int) -> np.ndarray:
+    def _weighted_window(self, size: int) -> np.ndarray:
+        """The cosine window, summing to one, times ``window_influence`` (float32, cached)."""
         window = getattr(self, "_window_cache", None)
         if window is None or window.shape[0] != size:
             window = hann_window(size)
-            window /= window.sum()
+            window = (window * (self.config.siamfc.window_influence / window.sum())).astype(np.float32)
             self._window_cache = window
         return window
 
@@ -81,17 +85,20 @@ class SiamFCTracker(SiameseTracker):
         if searching and not by_crops:  # re-detection keeps the current scale: the middle kernel's map
             raw = raw[p.scale_num // 2 : p.scale_num // 2 + 1]
         up = raw.shape[-1] * p.response_up
-        responses = np.stack([cv2.resize(r, (up, up), interpolation=cv2.INTER_CUBIC) for r in raw])
+        # the maps as the channels of one image: one resize call, a third of the time of one per map
+        stacked = cv2.resize(np.ascontiguousarray(raw.transpose(1, 2, 0)), (up, up), interpolation=cv2.INTER_CUBIC)
+        maps = cv2.split(stacked) if stacked.ndim == 3 else [stacked]
+        penalties = np.ones(len(maps), dtype=np.float32)
         if not searching:
-            half = p.scale_num // 2
-            responses[:half] *= p.scale_penalty
-            responses[half + 1 :] *= p.scale_penalty
-        scale_id = int(np.argmax(responses.reshape(len(factors), -1).max(axis=1)))
+            penalties[np.arange(len(maps)) != len(maps) // 2] = p.scale_penalty
+        # a scale's penalty scales its whole map, so it changes the scale choice and nothing after
+        scale_id = int(np.argmax(np.array([m.max() for m in maps], dtype=np.float32) * penalties))
 
-        response = responses[scale_id] - responses[scale_id].min()
+        response = maps[scale_id] - maps[scale_id].min()
         response /= response.sum() + 1e-16
         if not searching:  # no motion prior while re-detecting
-            response = (1 - p.window_influence) * response + p.window_influence * self._window(up)
+            response *= 1 - p.window_influence
+            response += self._weighted_window(up)
         peak = np.array(np.unravel_index(response.argmax(), response.shape), dtype=np.float64)
         score = _sigmoid(float(raw[scale_id].max()))
 

@@ -38,9 +38,17 @@ class OptimConfig:
     cls_weight: float = 1.0
     loc_weight: float = 1.2
     backbone_lr: float = 1.0  # the backbone's LR as a fraction of the schedule's (pysot: 0.1 for a pretrained one)
+    # a pretrained backbone's schedule (pysot: frozen for 10 of 20 epochs, then x0.1): frozen
+    # for the first ``freeze_epochs``; its stem and first ``frozen_blocks`` feature blocks
+    # (mobilenetv2) frozen throughout. Frozen layers keep their BatchNorm in eval mode, and
+    # ``freeze_bn`` keeps every backbone BatchNorm's statistics as loaded.
+    freeze_epochs: int = 0
+    frozen_blocks: int = 0
+    freeze_bn: bool = False
 
 
 INIT_SCOPES = ("backbone", "all")
+IMAGENET = "imagenet"
 
 
 @dataclass(frozen=True)
@@ -64,8 +72,10 @@ class TrainConfig:
     workers: int = 0
     amp: bool = True  # mixed precision on CUDA (ignored on the CPU)
     checkpoint_every: int = 100  # iterations between mid-epoch resume points
+    keep_epochs: bool = False  # also keep every epoch's weights (model_e<N>.pt), to evaluate each afterwards
     # a checkpoint of this project that starts the run, e.g. weights/siamfc.pt for a SiamRPN on
-    # SiamFC's trained AlexNet; what it gives must match the model's, tensor for tensor
+    # SiamFC's trained AlexNet; what it gives must match the model's, tensor for tensor.
+    # "imagenet": the backbone's ImageNet weights from an installed package (tracker.models.pretrained)
     init_from: str = ""
     # "backbone" (a new head on a trained backbone) or "all" (fine-tune a whole trained model)
     init_scope: str = "backbone"
@@ -73,3 +83,5 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.init_scope not in INIT_SCOPES:
             raise ValueError(f"init_scope must be one of {INIT_SCOPES}, got {self.init_scope!r}")
+        if self.init_from == IMAGENET and self.init_scope != "backbone":
+            raise ValueError("init_from: imagenet initialises the backbone only (init_scope: backbone)")

@@ -30,9 +30,11 @@ from ..eval.metrics import score_sequence
 from ..eval.runner import run_sequence
 from ..models import SiameseNet
 from ..models.checkpoint import atomic_torch_save, load_checkpoint, read_torch_file, save_checkpoint
+from ..models.pretrained import load_imagenet
 from ..trackers import build_tracker
 from ..zoo import model_config
-from .config import TrainConfig
+from .config import IMAGENET, TrainConfig
+from .freeze import apply_freezing
 from .losses import balanced_logistic_loss, rpn_cls_loss, rpn_loc_loss, score_distillation_loss
 from .schedule import learning_rate
 from .targets import AnchorTargets, siamfc_labels
@@ -108,10 +110,14 @@ class Trainer:
         torch.manual_seed(cfg.seed)
         self.model_config = model or model_config(cfg.model)
         self.net = SiameseNet(self.model_config)
-        if cfg.init_from:
+        self.initial_weights: Dict = {}
+        if cfg.init_from == IMAGENET:
+            self.initial_weights = load_imagenet(self.net.backbone, self.model_config.backbone.name).provenance()
+        elif cfg.init_from:
             init_weights(self.net, cfg.init_from, cfg.init_scope)
         self.net.to(self.device, memory_format=torch.channels_last)
         self.teacher = load_teacher(cfg.distill.teacher, self.model_config, self.device) if cfg.distill.teacher else None
+        self._frozen = apply_freezing(self.net.backbone, cfg.optim, 0)
         self.model = DistributedDataParallel(self.net) if self.world > 1 else self.net
         self.optimizer = torch.optim.SGD(self._param_groups(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
         self.generator = torch.Generator(device=self.device)
@@ -223,7 +229,13 @@ class Trainer:
             raise ValueError("pairs_per_epoch is smaller than one batch per rank")
         while self.epoch < self.cfg.optim.epochs:
             self.net.train()
+            frozen = apply_freezing(self.net.backbone, self.cfg.optim, self.epoch)
+            if self.world > 1 and frozen != self._frozen:  # DDP syncs the parameters that train when it is built
+                self.model = DistributedDataParallel(self.net)
+            self._frozen = frozen
             bar = tqdm(total=per_epoch, initial=self.iteration, desc=f"epoch {self.epoch + 1}/{self.cfg.optim.epochs}", disable=self.rank != 0, leave=False)
+            if frozen:
+                log.info("epoch %d: %d backbone parameter tensors frozen", self.epoch + 1, frozen)
             tic = time.perf_counter()
             for batch in self._loader():
                 lr = learning_rate(self.cfg.optim, self.epoch + self.iteration / per_epoch)
@@ -267,7 +279,11 @@ class Trainer:
                 result.update(self.validate())
             self.history.append(result)
             meta = {"epoch": self.epoch, "val": result, "train_config": to_dict(self.cfg)}
+            if self.initial_weights:
+                meta["initial_weights"] = self.initial_weights
             save_checkpoint(self.out / "model_last.pt", self.net, meta)
+            if self.cfg.keep_epochs:
+                save_checkpoint(self.out / f"model_e{self.epoch}.pt", self.net, meta)
             if result.get("val_auc", -1) > self.best_auc:
                 self.best_auc = result["val_auc"]
                 save_checkpoint(self.out / "model_best.pt", self.net, meta)
