@@ -11,6 +11,7 @@ from .errors import (
     CheckpointError,
     ConfigError,
     DatasetError,
+    DeviceError,
     InvalidBoxError,
     InvalidFrameError,
     NotInitializedError,
@@ -40,4 +41,5 @@ __all__ = [
     "UnknownModelError",
     "SourceError",
     "DatasetError",
+    "DeviceError",
 ]
