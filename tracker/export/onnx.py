@@ -10,7 +10,7 @@ import json
 import logging
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -19,7 +19,7 @@ from ..config import ModelConfig, to_dict
 from ..models import SearchBranch, SiameseNet, TemplateBranch
 from ..models.fuse import fuse_batchnorm
 from ..models.heads import use_matmul_correlation
-from ..trackers.siamfc import scale_factors
+from ..trackers import build_tracker
 
 log = logging.getLogger(__name__)
 OPSET = 13
@@ -103,15 +103,16 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False, pixels_last: bool 
         "input": f"float32 pixels 0-255, {'NHWC' if pixels_last else 'NCHW'}, channel order " + cfg.input_order.upper(),
     }
     if cfg.tracker == "siamfc":
-        meta["scale_pyramid"] = _scale_pyramid_usage(cfg, list(kernels[0].shape), list(search_kernels[0].shape))
+        factors = build_tracker(ready, cfg).scale_factors
+        meta["scale_pyramid"] = _scale_pyramid_usage(cfg, factors, list(kernels[0].shape), list(search_kernels[0].shape))
     return template_graph, search_graph, meta
 
 
-def _scale_pyramid_usage(cfg: ModelConfig, kernel: List[int], search_kernel: List[int]) -> Dict[str, Any]:
+def _scale_pyramid_usage(cfg: ModelConfig, scale_factors: Sequence[float], kernel: List[int], search_kernel: List[int]) -> Dict[str, Any]:
     """How SiamFC's scales reach the graphs, for someone running them without siamtrack: the
     default model's search graph wants several template kernels stacked, not one."""
     p = cfg.siamfc
-    factors = [float(f) for f in scale_factors(p)]  # unrounded: rounded factors crop a hair off and shift the kernels
+    factors = [float(f) for f in scale_factors]  # unrounded: rounded factors crop a hair off and shift the kernels
     if p.scale_search == "crops":
         usage = (f"x holds {p.scale_num} search crops, one per factor f (side context_size * {p.instance_size}/{p.exemplar_size} * f, "
                  f"each resized to {p.instance_size}); the template graph's kernel0 {kernel} goes in as it is; score has one map per crop")

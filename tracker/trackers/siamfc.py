@@ -14,19 +14,12 @@ import cv2
 import numpy as np
 import torch
 
-from ..config import SiamFCParams
 from ..geometry import context_size, crop_and_resize, hann_window
 from .base import SiameseTracker, TargetState, TrackResult
 
 
 def _sigmoid(x: float) -> float:
     return float(1.0 / (1.0 + np.exp(-x)))
-
-
-def scale_factors(p: SiamFCParams) -> np.ndarray:
-    """The scale pyramid, smallest first: ``scale_step ** k`` for k in -S//2 .. S//2."""
-    half = p.scale_num // 2
-    return p.scale_step ** np.linspace(-half, half, p.scale_num)
 
 
 class SiamFCTracker(SiameseTracker):
@@ -58,7 +51,9 @@ class SiamFCTracker(SiameseTracker):
 
     @property
     def scale_factors(self) -> np.ndarray:
-        return scale_factors(self.config.siamfc)
+        p = self.config.siamfc
+        half = p.scale_num // 2
+        return p.scale_step ** np.linspace(-half, half, p.scale_num)
 
     def search_crops(self, image: np.ndarray, state: TargetState) -> List[np.ndarray]:
         p = self.config.siamfc
