@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Check the public API contract from outside the test suite, for every shipped model:
-``load_tracker(name)``, ``init``/``update``, result fields, and the documented errors."""
+``load_tracker(name)``, ``init``/``update``, result fields, ``track_video``, and the documented errors."""
 from __future__ import annotations
 
 import sys
@@ -45,6 +45,12 @@ def main() -> int:
         expect(ValueError, fresh.init, clip.frames[0], (10, 10, 0, 10))
     expect(tracker.UnknownModelError, load_tracker, "no-such-model")
     expect(tracker.CheckpointError, load_tracker, None, "/no/such/file.pt")
+    expect(tracker.DeviceError, load_tracker, None, None, "no-such-device")
+    expect(tracker.InvalidBoxError, tracker.track_video, clip.frames, [(10, 10, 0, 10)], models[0])
+    frames = [(i, [(r.id, r.frame, len(r.box)) for r in results]) for i, _, results in
+              tracker.track_video(clip.frames[:3], [clip.boxes[0], (10, 10, 30, 30)], models[0])]
+    assert frames == [(i, [(0, i, 4), (1, i, 4)]) for i in range(3)], frames
+    print(f"track_video: two targets over 3 frames with {models[0]}")
     print("all checks passed for:", ", ".join(models))
     return 0
 

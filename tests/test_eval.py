@@ -102,3 +102,17 @@ def test_killed_eval_resumes_to_the_same_numbers(got10k_root, weights, tmp_path)
     straight, resumed = all_boxes(tmp_path / "straight", "light", seqs), all_boxes(tmp_path / "killed", "light", seqs)
     for name in straight:
         assert np.array_equal(straight[name], resumed[name])
+
+
+def test_sequences_subset_and_report_without_matplotlib(got10k_root, weights, tmp_path, monkeypatch, caplog, capsys):
+    """--sequences runs only those; a report without matplotlib still has its tables and says
+    which extra brings the plots."""
+    from tracker.cli import main
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` fails, as where it is not installed
+    code = main(["eval", str(got10k_root), "--model", "light", "--weights", weights, "--baselines", "none", "--sequences", "seq2",
+                 "--results-dir", str(tmp_path / "R"), "--report", str(tmp_path / "P")])
+    assert code == 0, capsys.readouterr().err
+    assert [p.name for p in (tmp_path / "R" / "light").iterdir()] == ["seq2"]
+    assert sorted(p.name for p in (tmp_path / "P").iterdir()) == ["report.json", "report.md"]
+    assert any('pip install -e ".[eval]"' in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)

@@ -139,3 +139,35 @@ def test_openvino_backend_needs_the_ir(exported):
     bare.write_text(json.dumps(meta))
     with pytest.raises(CheckpointError, match="--format openvino"):
         load_exported_tracker(bare, "openvino")
+
+
+def test_the_json_says_how_to_feed_the_default_models_search_graph(exported):
+    """The default model's search graph takes three stacked template kernels: following the
+    JSON's recipe with the template graph alone (plain onnxruntime) gives the tracker's kernels."""
+    import onnxruntime as ort
+
+    from tracker.geometry import context_size, crop_and_resize
+    from tracker.trackers import SiamFCTracker
+
+    net, paths = exported["light_fc_fast"]
+    meta = json.loads(Path(paths["config"]).read_text())
+    assert meta["template"]["outputs"]["kernel0"] == [1, 96, 8, 8]
+    assert meta["search"]["inputs"]["kernel0"] == [1, 288, 8, 8] and meta["search"]["inputs"]["x"] == [1, 3, 255, 255]
+    pyramid = meta["scale_pyramid"]
+    assert pyramid["scale_search"] == "templates" and pyramid["scale_num"] == 3 and "stacked along channels" in pyramid["usage"]
+    clip = generate_clip(num_frames=1)
+    tracker = SiamFCTracker(net, net.config)
+    state = tracker.new_target(clip.frames[0], clip.boxes[0])
+    template = ort.InferenceSession(paths["template"], providers=["CPUExecutionProvider"])
+    side = context_size(state.size, net.config.siamfc.context)
+    kernels = []
+    for f in pyramid["factors"]:
+        crop = crop_and_resize(clip.frames[0], state.center, side / f, 127, state.avg_color)
+        kernels.append(template.run(None, {"z": crop.transpose(2, 0, 1)[None].astype(np.float32)})[0])
+    middle = np.linalg.norm(kernels[len(kernels) // 2])
+    stacked = np.concatenate([k * middle / np.linalg.norm(k) for k in kernels], axis=1)
+    assert list(stacked.shape) == meta["search"]["inputs"]["kernel0"]
+    assert np.allclose(stacked, state.kernels[0].numpy(), atol=1e-4 * np.abs(stacked).max())
+    search = ort.InferenceSession(paths["search"], providers=["CPUExecutionProvider"])
+    x = np.random.default_rng(0).uniform(0, 255, (1, 3, 255, 255)).astype(np.float32)
+    assert list(search.run(None, {"x": x, "kernel0": stacked})[0].shape) == meta["search"]["outputs"]["score"]

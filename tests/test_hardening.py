@@ -62,3 +62,41 @@ def test_truncated_jpeg_is_an_error_not_a_grey_frame(tmp_path):
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(DatasetError, match="truncated"):
         read_image(str(path))
+
+
+@pytest.mark.parametrize("device, message", [("foo", "unknown device 'foo'"), ("cuda", "no CUDA device"), ("cuda:0", "no CUDA device")])
+def test_device_errors_are_tracker_errors(random_light_weights, monkeypatch, device, message):
+    import torch
+
+    from tracker import DeviceError, TrackerError, load_tracker
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(DeviceError, match=message) as info:
+        load_tracker(weights=random_light_weights, device=device)
+    assert isinstance(info.value, TrackerError) and isinstance(info.value, ValueError)
+    with pytest.raises(DeviceError, match="half"):
+        load_tracker(weights=random_light_weights, half=True)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"siamfc.scale_lr": "abc"}, "siamfc.scale_lr must be of type float, got 'abc'"),
+    ({"siamfc.scale_num": 2.5}, "siamfc.scale_num must be of type int"),
+    ({"lost.longterm": 1}, "lost.longterm must be of type bool"),
+    ({"siamrpn.lr": True}, "siamrpn.lr must be of type float"),
+    ({"anchors.ratios": [1.0, "x"]}, r"anchors.ratios\[1\] must be of type float"),
+    ({"siamfc": 3}, "siamfc must be a mapping"),
+])
+def test_config_values_of_the_wrong_type_fail_when_the_config_is_built(overrides, message):
+    from tracker import ConfigError
+    from tracker.config import with_overrides
+
+    with pytest.raises(ConfigError, match=message):
+        with_overrides(model_config("light_fc_fast"), overrides)
+
+
+def test_ints_pass_as_floats():
+    from tracker.config import with_overrides
+
+    cfg = with_overrides(model_config("light_fc_fast"), {"siamfc.scale_lr": 1, "anchors.ratios": [1, 2], "siamfc.scale_num": 5})
+    assert cfg.siamfc.scale_lr == 1.0 and isinstance(cfg.siamfc.scale_lr, float)
+    assert cfg.anchors.ratios == (1.0, 2.0) and cfg.siamfc.scale_num == 5

@@ -4,6 +4,8 @@
 >>> t = load_tracker("light")
 >>> t.init(frame, (x, y, w, h))
 >>> r = t.update(next_frame)   # r.box, r.score, r.ok
+>>> for frame_index, frame, results in track_video("clip.mp4", [box_a, box_b]):
+...     pass                     # one TargetResult per target: r.id, r.box, r.score, r.ok
 """
 import logging
 
@@ -11,6 +13,7 @@ from .errors import (
     CheckpointError,
     ConfigError,
     DatasetError,
+    DeviceError,
     InvalidBoxError,
     InvalidFrameError,
     NotInitializedError,
@@ -19,6 +22,7 @@ from .errors import (
     UnknownModelError,
 )
 from .trackers import SiameseTracker, TrackerPool, TrackResult
+from .video.pipeline import TargetResult, TrackedVideo, track_video
 from .zoo import architectures, list_models, load_tracker
 
 __version__ = "0.1.0"
@@ -26,6 +30,9 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "load_tracker",
+    "track_video",
+    "TrackedVideo",
+    "TargetResult",
     "list_models",
     "architectures",
     "SiameseTracker",
@@ -40,4 +47,5 @@ __all__ = [
     "UnknownModelError",
     "SourceError",
     "DatasetError",
+    "DeviceError",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,19 +155,44 @@ def to_dict(config: Any) -> Dict[str, Any]:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
-def _build(cls: type, data: Mapping[str, Any]) -> Any:
-    """Instantiate dataclass ``cls`` from a nested mapping, rejecting unknown keys."""
+def _typed(value: Any, hint: Any, where: str) -> Any:
+    """``value`` checked against the field's type ``hint`` (ints pass as floats), so a wrong
+    type fails here, naming the key, and not as a TypeError frames later."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if dataclasses.is_dataclass(hint):
+        if isinstance(value, hint):
+            return value
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a mapping of {hint.__name__} values, got {value!r}")
+        return _build(hint, value, where + ".")
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _typed(value, next(a for a in args if a is not type(None)), where)
+    if origin is tuple:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list, got {value!r}")
+        items = args[:1] * len(value) if len(args) == 2 and args[1] is Ellipsis else args
+        if len(items) != len(value):
+            raise ConfigError(f"{where} must hold {len(items)} values, got {len(value)}")
+        return tuple(_typed(v, h, f"{where}[{i}]") for i, (v, h) in enumerate(zip(value, items)))
+    if hint in (int, float, str, bool):
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if hint is float and numeric:
+            return float(value)
+        if not (isinstance(value, hint) and (numeric or hint in (str, bool))):
+            raise ConfigError(f"{where} must be of type {hint.__name__}, got {value!r}")
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _build(cls: type, data: Mapping[str, Any], prefix: str = "") -> Any:
+    """Instantiate dataclass ``cls`` from a nested mapping, rejecting unknown keys and values of the wrong type."""
     kwargs = {}
     hints = typing.get_type_hints(cls)
     for key, value in data.items():
         if key not in hints:
-            raise ConfigError(f"unknown config key {key!r} for {cls.__name__}")
-        sub = hints[key]
-        if dataclasses.is_dataclass(sub) and isinstance(value, Mapping):
-            value = _build(sub, value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[key] = value
+            raise ConfigError(f"unknown config key {prefix + key!r} for {cls.__name__}")
+        kwargs[key] = _typed(value, hints[key], f"{prefix}{key}")
     return cls(**kwargs)
 
 
@@ -213,19 +239,29 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
     return flat
 
 
+def read_mapping(path: Union[str, Path]) -> Mapping[str, Any]:
+    """The mapping in a YAML (or JSON) file; a missing, unreadable or malformed file is a ConfigError."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    if not isinstance(data or {}, Mapping):
+        raise ConfigError(f"config file {path} must hold a mapping of config values, got {type(data).__name__}")
+    return data or {}
+
+
 def load_overrides_file(path: Union[str, Path]) -> Dict[str, Any]:
     """A YAML file of (possibly partial, nested) config values, as dotted overrides."""
-    data = yaml.safe_load(Path(path).read_text()) or {}
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"{path} must hold a mapping of config values")
-    return flatten(data)
+    return flatten(read_mapping(path))
 
 
 def load_config_file(path: Union[str, Path], cls: type = ModelConfig) -> Any:
     """Read a YAML or JSON config file into ``cls``."""
-    text = Path(path).read_text()
-    data = yaml.safe_load(text) or {}
-    if not isinstance(data, Mapping):
-        raise ConfigError(f"config file {path} must hold a mapping, got {type(data).__name__}")
-    return from_dict(data, cls)
+    return from_dict(read_mapping(path), cls)
 

@@ -39,3 +39,8 @@ class DatasetError(TrackerError):
 
 class ConfigError(TrackerError):
     """A config file or override names an unknown key or holds a malformed value."""
+
+
+class DeviceError(TrackerError):
+    """A device that does not exist here (``"cuda"`` on a CPU machine, a misspelt name) or
+    an option that needs one (``half=True`` without CUDA)."""

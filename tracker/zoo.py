@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Union
 import torch
 
 from .config import ModelConfig, load_config_file, with_overrides
-from .errors import CheckpointError, ConfigError, UnknownModelError
+from .errors import CheckpointError, ConfigError, DeviceError, UnknownModelError
 from .models.checkpoint import Checkpoint, load_checkpoint, sha256_of
 from .models.cuda import CudaNet
 from .models.fuse import optimize_for_inference
@@ -140,7 +140,8 @@ def load_tracker(
     autocast there.
     """
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
+        raise ConfigError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
+    dev = resolve_device(device)  # before any loading: a bad device fails at once
     ckpt = load_model(DEFAULT_MODEL if name is None and weights is None else name, weights)
     if config is not None:
         if (config.backbone, config.head) != (ckpt.config.backbone, ckpt.config.head):
@@ -149,9 +150,8 @@ def load_tracker(
     if overrides:
         ckpt.config = with_overrides(ckpt.config, overrides)
     net = ckpt.build()
-    dev = resolve_device(device)
     if half and not (fast and dev.type == "cuda"):
-        raise ValueError("half=True is the fast CUDA path: it needs device='cuda' and fast=True")
+        raise DeviceError("half=True (--half) is the fast CUDA path: it needs device='cuda' and fast=True")
     if backend == "auto":
         wanted = ckpt.config.cpu_backend
         if wanted not in ("torch", "onnxruntime"):
@@ -159,7 +159,7 @@ def load_tracker(
         backend = "onnxruntime" if wanted == "onnxruntime" and fast and dev.type == "cpu" and onnxruntime_available() else "torch"
     if backend == "onnxruntime":
         if dev.type != "cpu":
-            raise ValueError(f"the onnxruntime backend runs on the CPU, not on {dev}")
+            raise DeviceError(f"the onnxruntime backend runs on the CPU, not on {dev}")
         if not onnxruntime_available():
             raise ImportError("backend='onnxruntime' needs the onnx and onnxruntime packages (pip install onnx onnxruntime)")
         from .export.runtime import ExportedNet

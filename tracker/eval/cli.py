@@ -6,7 +6,7 @@ import logging
 import sys
 
 from ..data.readers import read_dataset
-from ..errors import TrackerError
+from ..errors import DatasetError, TrackerError
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,12 @@ def run(args: argparse.Namespace) -> int:
 
     sequences = read_dataset(args.root, args.layout)
     if args.sequences:
-        wanted = set(args.sequences.split(","))
+        wanted = [name.strip() for name in args.sequences.split(",") if name.strip()]
+        unknown = sorted(set(wanted) - {s.name for s in sequences})
+        if unknown or not wanted:
+            names = ", ".join(s.name for s in sequences[:5]) + (", ..." if len(sequences) > 5 else "")
+            raise DatasetError(f"--sequences: no sequence {', '.join(unknown) or repr(args.sequences)} in {args.root} "
+                               f"({len(sequences)} sequences: {names})")
         sequences = [s for s in sequences if s.name in wanted]
     models = args.model or ([] if args.weights else list_models())
     if args.weights and len(models) > 1:

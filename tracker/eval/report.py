@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Dict, List
 
@@ -11,6 +12,8 @@ from ..data.sequence import Sequence
 from ..geometry import iou
 from .experiment import load_results
 from .metrics import IOU_THRESHOLDS, PRECISION_THRESHOLDS, center_errors, got10k_overall, score_sequence, scored_mask
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ("auc", "precision", "norm_precision", "ao", "sr50", "sr75")
 
@@ -107,6 +110,6 @@ def write_report(report: Dict, folder: str, title: str) -> List[Path]:
     written = [out / "report.json", out / "report.md"]
     try:
         written += plot(report, out)
-    except ImportError:
-        pass  # matplotlib is an optional extra: tables still written
+    except ImportError:  # matplotlib is an optional extra: the tables are still written
+        log.warning("no success/precision plots: matplotlib is not installed (pip install -e \".[eval]\")")
     return written

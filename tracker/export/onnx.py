@@ -10,15 +10,16 @@ import json
 import logging
 import warnings
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
 
-from ..config import to_dict
+from ..config import ModelConfig, to_dict
 from ..models import SearchBranch, SiameseNet, TemplateBranch
 from ..models.fuse import fuse_batchnorm
 from ..models.heads import use_matmul_correlation
+from ..trackers import build_tracker
 
 log = logging.getLogger(__name__)
 OPSET = 13
@@ -91,12 +92,36 @@ def onnx_graphs(net: SiameseNet, dynamic_batch: bool = False, pixels_last: bool 
     meta = {
         "format": "siamtrack-onnx", "version": 1, "config": to_dict(cfg),
         "pixels_last": pixels_last,
-        "template": {"input": ["z", list(z_in.shape)], "outputs": {n: list(k.shape) for n, k in zip(kernel_names, kernels)}},
-        "search": {"inputs": {"x": list(x_in.shape)}, "outputs": {n: list(o.shape) for n, o in zip(output_names, outputs)},
-                   "dynamic_batch": dynamic_batch},
+        "template": {"input": ["z", list(z_in.shape)], "outputs": {n: list(k.shape) for n, k in zip(kernel_names, kernels)},
+                     "usage": f"once per target: z is the {exemplar}x{exemplar} exemplar crop around it (a square of side "
+                              "context_size = sqrt((w + p)(h + p)), p = context * (w + h), resized; outside the frame: the "
+                              "frame's mean colour)"},
+        "search": {"inputs": {"x": list(x_in.shape), **{n: list(k.shape) for n, k in zip(kernel_names, search_kernels)}},
+                   "outputs": {n: list(o.shape) for n, o in zip(output_names, outputs)}, "dynamic_batch": dynamic_batch,
+                   "usage": f"every frame: x is the {instance}x{instance} search crop around the last position (side "
+                            f"context_size * {instance}/{exemplar}); the kernel inputs come from the template graph"},
         "input": f"float32 pixels 0-255, {'NHWC' if pixels_last else 'NCHW'}, channel order " + cfg.input_order.upper(),
     }
+    if cfg.tracker == "siamfc":
+        factors = build_tracker(ready, cfg).scale_factors
+        meta["scale_pyramid"] = _scale_pyramid_usage(cfg, factors, list(kernels[0].shape), list(search_kernels[0].shape))
     return template_graph, search_graph, meta
+
+
+def _scale_pyramid_usage(cfg: ModelConfig, scale_factors: Sequence[float], kernel: List[int], search_kernel: List[int]) -> Dict[str, Any]:
+    """How SiamFC's scales reach the graphs, for someone running them without siamtrack: the
+    default model's search graph wants several template kernels stacked, not one."""
+    p = cfg.siamfc
+    factors = [float(f) for f in scale_factors]  # unrounded: rounded factors crop a hair off and shift the kernels
+    if p.scale_search == "crops":
+        usage = (f"x holds {p.scale_num} search crops, one per factor f (side context_size * {p.instance_size}/{p.exemplar_size} * f, "
+                 f"each resized to {p.instance_size}); the template graph's kernel0 {kernel} goes in as it is; score has one map per crop")
+    else:
+        usage = (f"the search graph's kernel0 {search_kernel} is {p.scale_num} template kernels {kernel} stacked along channels: "
+                 f"run the template graph on {p.scale_num} exemplar crops, one per factor f (side context_size / f, so the target "
+                 f"looks f times larger, each resized to {p.exemplar_size}), scale each kernel to the L2 norm of the middle one "
+                 f"(f = 1), and concatenate them in factor order; x is one search crop; score has one map per factor")
+    return {"scale_search": p.scale_search, "scale_num": p.scale_num, "factors": factors, "usage": usage}
 
 
 def export_onnx(net: SiameseNet, out_dir: Union[str, Path], name: str = "model") -> Dict[str, str]:

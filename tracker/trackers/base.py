@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..config import ModelConfig
-from ..errors import InvalidFrameError, NotInitializedError
+from ..errors import DeviceError, InvalidFrameError, NotInitializedError
 from ..geometry import Box, context_size, cxcywh_to_xywh, snap_to_crop_grid, xywh_to_cxcywh
 from ..inputs import as_bgr_frame, validate_box
 from ..models import SiameseNet
@@ -55,9 +55,15 @@ def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
     """``None``/``"auto"`` picks CUDA when present; an unavailable device is a clear error."""
     if device is None or device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise DeviceError(f"unknown device {device!r} (cpu, cuda, cuda:N or auto)") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was requested but no CUDA device is available")
+        build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
+        raise DeviceError(f"device {str(device)!r} was requested but no CUDA device is available (torch {torch.__version__} is {build})")
+    if dev.type not in ("cpu", "cuda"):
+        raise DeviceError(f"device {str(device)!r} is not supported (cpu, cuda, cuda:N or auto)")
     return dev
 
 

@@ -1,7 +1,8 @@
-"""``siamtrack track [SOURCE]``: track an object in a video, camera, stream or image folder.
+"""``siamtrack track [SOURCE]``: track objects in a video, camera, stream or image folder.
 
 With no SOURCE it runs the embedded demo: a generated clip tracked with the shipped
-weights, writing ``runs/track/demo.mp4`` and ``runs/track/demo.txt``.
+weights, writing ``runs/track/demo.mp4`` and ``runs/track/demo.txt``. The loop itself is
+:func:`tracker.video.pipeline.track_video`; this module draws, writes and reports.
 """
 from __future__ import annotations
 
@@ -10,38 +11,57 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import List, Optional, Sequence, Union
 
 import cv2
 import numpy as np
 
 from ..config import load_overrides_file, parse_overrides
-from ..errors import SourceError, TrackerError
+from ..errors import TrackerError
 from .demo import generate_clip
-from .loop import track_frames
-from .output import VideoOutput, write_results
-from .sources import ArraySource, open_source
+from .output import RESULT_SUFFIXES, JsonLines, ResultsFile, VideoOutput, draw
+from .pipeline import TrackedVideo, track_video
+from .sources import ArraySource
 
 DEMO_DIR = Path("runs") / "track"
 
 
+def results_target(text: str) -> str:
+    if text != "-" and Path(text).suffix.lower() not in RESULT_SUFFIXES:
+        raise argparse.ArgumentTypeError(f"{text!r}: results go to a .txt or .json file, or - (JSON lines on stdout)")
+    return text
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("track", help="track an object (no SOURCE: the embedded demo)")
+    p = sub.add_parser("track", help="track objects (no SOURCE: the embedded demo)")
     p.add_argument("source", nargs="?", help="video file, webcam index, rtsp/http URL, image folder or glob")
-    p.add_argument("--init", help="initial box x,y,w,h (0-based pixels)")
-    p.add_argument("--select", action="store_true", help="draw the initial box with the mouse (needs a display)")
+    p.add_argument("--init", action="append", default=[], metavar="X,Y,W,H",
+                   help="a target's box on the first frame (0-based pixels); repeat for several targets")
+    p.add_argument("--select", action="store_true", help="draw the targets' boxes with the mouse (needs a display)")
     p.add_argument("--model", default=None, help="shipped model name (see `siamtrack track --list-models`)")
     p.add_argument("--weights", help="a siamtrack checkpoint (overrides the shipped weights)")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | auto")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
     p.add_argument("--half", action="store_true", help="fp16 autocast on CUDA")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
                    help="network runtime (auto: onnxruntime on the CPU when installed)")
     p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="tracker hyper-parameter, e.g. siamrpn.lr=0.4")
     p.add_argument("--save", help="write the annotated video here (.mp4 or .avi)")
-    p.add_argument("--results", help="write per-frame boxes here (.txt: got10k x,y,w,h lines; .json: boxes, scores, ok)")
+    p.add_argument("--results", type=results_target,
+                   help="per-frame results: .txt (got10k x,y,w,h lines; one file per target when several), "
+                        ".json (boxes, scores, ok), or - (a JSON line per frame and target on stdout)")
     p.add_argument("--show", action="store_true", help="show a window (q or Esc to stop)")
-    p.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    p.add_argument("--max-frames", type=positive_int, default=None, help="stop after this many frames (>= 1)")
     p.add_argument("--list-models", action="store_true", help="print the shipped models and exit")
     p.set_defaults(func=run)
 
@@ -67,12 +87,13 @@ def has_display() -> bool:
         return False
 
 
-def select_with_mouse(frame: np.ndarray) -> Sequence[float]:
-    x, y, w, h = cv2.selectROI("siamtrack: select the target, then Enter", frame, showCrosshair=True)
+def select_with_mouse(frame: np.ndarray) -> List[Sequence[float]]:
+    rects = cv2.selectROIs("siamtrack: draw each target, Enter after each, Esc when done", frame, showCrosshair=True)
     cv2.destroyAllWindows()
-    if w <= 0 or h <= 0:
+    boxes = [tuple(float(v) for v in r) for r in np.reshape(rects, (-1, 4)) if r[2] > 0 and r[3] > 0]
+    if not boxes:
         raise TrackerError("no box was selected")
-    return (float(x), float(y), float(w), float(h))
+    return boxes
 
 
 def show_window(image: np.ndarray) -> bool:
@@ -90,7 +111,7 @@ def default_model() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zoo import list_models, load_tracker
+    from ..zoo import list_models
 
     if args.list_models:
         print("\n".join(list_models()) or "(no shipped models)")
@@ -103,58 +124,80 @@ def run(args: argparse.Namespace) -> int:
     name = args.model or (None if args.weights else default_model())
     overrides = load_overrides_file(args.config) if args.config else {}
     overrides.update(parse_overrides(args.overrides))
-    tracker = load_tracker(name, weights=args.weights, device=args.device, backend=args.backend, overrides=overrides,
-                           half=args.half)
-
+    source: Union[str, ArraySource]
     if demo:
         clip = generate_clip()
-        source = ArraySource(clip.frames, "demo", clip.fps)
-        init_box = tuple(clip.boxes[0])
+        source, boxes = ArraySource(clip.frames, "demo", clip.fps), [clip.boxes[0]]
         save = args.save or str(DEMO_DIR / "demo.mp4")
         results = args.results or str(DEMO_DIR / "demo.txt")
     else:
-        source = open_source(args.source)
         if not args.init and not args.select:
             raise TrackerError("give the initial box with --init x,y,w,h (or --select with a display)")
-        init_box = parse_box(args.init) if args.init else None
+        source, boxes = args.source, [parse_box(b) for b in args.init] or None
         save, results = args.save, args.results
-
-    video = VideoOutput(save, source.fps or 30.0) if save else None
-    frames = iter(source)
-    if args.max_frames:
-        frames = (f for i, f in zip(range(args.max_frames), frames))
-    total = source.frame_count if not args.max_frames else min(args.max_frames, source.frame_count or args.max_frames)
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, unit="frame", disable=source.live, file=sys.stderr)
+    interrupted: List[int] = []
+    tracked = track_video(source, boxes, name, select=select_with_mouse if args.select else None, stop=lambda: bool(interrupted),
+                          weights=args.weights, device=args.device, backend=args.backend, overrides=overrides, half=args.half)
+    writer = None if results is None else JsonLines(sys.stdout) if results == "-" else ResultsFile(results)
+    video = VideoOutput(save, tracked.source.fps or 30.0) if save else None
     # Ctrl-C sets a flag the loop checks between frames, so no library call can swallow it
     # and the output files are always closed properly.
-    interrupted = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.append(signum))
     try:
-        summary = track_frames(
-            tracker, frames, init_box=init_box, select_box=select_with_mouse if args.select else None,
-            video=video, show=show_window if args.show else None, on_frame=lambda i: bar.update(1),
-            stop=lambda: bool(interrupted),
-        )
+        loop(tracked, writer, video, args)
     finally:
         signal.signal(signal.SIGINT, previous)
-        bar.close()
+        tracked.close()
         if video is not None:
             video.close()
-        source.close()
         if args.show:
             cv2.destroyAllWindows()
-    if summary.frames == 0:
-        raise SourceError(f"no frames were read from {args.source}")
-    if results:
-        meta = {"source": "demo" if demo else str(args.source), "model": name or str(args.weights), "frames": summary.frames, "tracker_fps": round(summary.tracker_fps, 2)}
-        write_results(results, summary.boxes, summary.scores, summary.oks, meta)
-    what = "demo clip" if demo else source.name
-    print(f"tracked {summary.frames} frames of {what} with {name or args.weights}: "
-          f"{summary.tracker_fps:.1f} fps (tracker), {summary.fps:.1f} fps (end to end)")
+    meta = {"source": "demo" if demo else str(args.source), "model": name or str(args.weights), "frames": tracked.frames,
+            "targets": len(tracked.pool), "dropped_frames": tracked.dropped_frames, "tracker_fps": round(tracked.tracker_fps, 2)}
+    written = writer.close(meta) if writer is not None else []
+    report = sys.stderr if results == "-" else sys.stdout  # stdout carries the results then
+    what = "demo clip" if demo else tracked.source.name
+    targets = f"{len(tracked.pool)} targets in " if len(tracked.pool) > 1 else ""
+    print(f"tracked {targets}{tracked.frames} frames of {what} with {name or args.weights}: "
+          f"{tracked.tracker_fps:.1f} fps (tracker), {tracked.fps:.1f} fps (end to end)", file=report)
+    if tracked.source.live:
+        print(f"dropped {tracked.dropped_frames} frames: only the newest frame is tracked when tracking is slower than the source",
+              file=report)
     if save:
-        print(f"annotated video: {save}")
-    if results:
-        print(f"results: {results}")
-    return 130 if summary.interrupted and not demo and not args.show else 0
+        print(f"annotated video: {save}", file=report)
+    if written:
+        print(f"results: {', '.join(str(p) for p in written)}", file=report)
+    return 130 if interrupted and not demo and not args.show else 0
+
+
+def loop(tracked: TrackedVideo, writer: Union[ResultsFile, JsonLines, None], video: Optional[VideoOutput],
+         args: argparse.Namespace) -> None:
+    """Write, draw and show every tracked frame, with a progress bar for files."""
+    from tqdm import tqdm
+
+    total = tracked.source.frame_count
+    total = min(args.max_frames, total) if args.max_frames and total else (total or args.max_frames)
+    bar = tqdm(total=total, unit="frame", disable=tracked.source.live, file=sys.stderr)
+    fps: Optional[float] = None
+    try:
+        for _, frame, targets in tracked:
+            if tracked.frames > 1:
+                rate = 1.0 / max(tracked.last_update_seconds, 1e-9)
+                fps = rate if fps is None else 0.9 * fps + 0.1 * rate
+            if writer is not None:
+                try:
+                    writer.add(targets)
+                except BrokenPipeError:  # the program reading stdout has gone: nothing left to do
+                    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                    break
+            if video is not None or args.show:
+                annotated = draw(frame, targets, fps)
+                if video is not None:
+                    video.write(annotated)
+                if args.show and not show_window(annotated):
+                    break
+            bar.update(1)
+            if args.max_frames and tracked.frames >= args.max_frames:
+                break
+    finally:
+        bar.close()

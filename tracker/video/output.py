@@ -1,26 +1,51 @@
-"""What the CLI writes: an annotated video and per-frame results (got10k text or JSON)."""
+"""What the CLI writes: an annotated video and results (got10k text, JSON, or JSON lines)."""
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import List, Optional
+from typing import Any, Dict, List, Optional, Sequence, TextIO
 
 import cv2
 import numpy as np
 
-from ..trackers.base import TrackResult
+from .pipeline import TargetResult
+
+LOST = (0, 0, 255)  # red: the tracker believes it lost the target
+# one colour per target id (BGR), none of them red; the first is the one-target green
+PALETTE = ((0, 220, 0), (255, 0, 255), (255, 255, 0), (0, 255, 255), (255, 128, 0), (255, 255, 255), (128, 0, 255), (0, 128, 128))
+FONT, FONT_SCALE = cv2.FONT_HERSHEY_SIMPLEX, 0.6
 
 
-def draw(frame: np.ndarray, result: TrackResult, fps: Optional[float] = None) -> np.ndarray:
-    """Box (green when ok, red when lost), score and fps drawn on a copy of ``frame``."""
+def target_color(result: TargetResult) -> tuple:
+    return PALETTE[result.id % len(PALETTE)] if result.ok else LOST
+
+
+def label(image: np.ndarray, text: str, origin: tuple, color: tuple = (255, 255, 255)) -> None:
+    """``text`` on a filled dark box, its top-left corner at ``origin`` (kept inside the image).
+
+    One thin stroke on a solid background: OpenCV 5 sizes a glyph by its stroke, so a thick
+    outline under thin text (OpenCV 4's trick) comes out wider than the text and smears it.
+    """
+    (w, h), base = cv2.getTextSize(text, FONT, FONT_SCALE, 1)
+    x = int(min(max(origin[0], 0), max(image.shape[1] - w - 6, 0)))
+    y = int(min(max(origin[1], 0), max(image.shape[0] - h - base - 6, 0)))
+    cv2.rectangle(image, (x, y), (x + w + 6, y + h + base + 6), (0, 0, 0), cv2.FILLED)
+    cv2.putText(image, text, (x + 3, y + h + 3), FONT, FONT_SCALE, color, 1, cv2.LINE_AA)
+
+
+def draw(frame: np.ndarray, results: Sequence[TargetResult], fps: Optional[float] = None) -> np.ndarray:
+    """A copy of ``frame`` with each target's box (its colour when ok, red when lost) and,
+    for several targets, its id and score; the top-left corner says the score (one target)
+    or the number of targets, and the tracker's fps."""
     out = frame.copy()
-    x, y, w, h = result.box
-    color = (0, 220, 0) if result.ok else (0, 0, 255)
-    cv2.rectangle(out, (int(round(x)), int(round(y))), (int(round(x + w)), int(round(y + h))), color, 2)
-    label = f"score {result.score:.2f}" + (f"  {fps:.0f} fps" if fps else "")
-    cv2.putText(out, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (0, 0, 0), 3, cv2.LINE_AA)
-    cv2.putText(out, label, (8, 22), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 1, cv2.LINE_AA)
+    head = f"score {results[0].score:.2f}" if len(results) == 1 else f"{len(results)} targets"
+    label(out, head + (f"  {fps:.0f} fps" if fps else ""), (4, 4))
+    for r in results:
+        x0, y0, x1, y1 = (int(round(v)) for v in (r.box[0], r.box[1], r.box[0] + r.box[2], r.box[1] + r.box[3]))
+        cv2.rectangle(out, (x0, y0), (x1, y1), target_color(r), 2)
+        if len(results) > 1:  # above the box, or below it at the top of the frame
+            label(out, f"#{r.id} {r.score:.2f}", (x0, y0 - 24 if y0 >= 24 else y1 + 2), target_color(r))
     return out
 
 
@@ -46,14 +71,63 @@ class VideoOutput:
             self.writer = None
 
 
-def write_results(path: str, boxes: List[tuple], scores: List[float], oks: List[bool], meta: dict) -> None:
-    """``.json``: boxes, scores, ok flags and metadata; anything else: got10k text (``x,y,w,h``)."""
-    target = Path(path)
+RESULT_SUFFIXES = (".txt", ".json")
+
+
+class ResultsFile:
+    """Results kept in memory and written atomically at the end. ``.txt``: got10k lines
+    (``x,y,w,h``), one file per target when there are several (``r.txt`` -> ``r_0.txt``,
+    ``r_1.txt``, ...); ``.json``: metadata and, per frame, the box, score and ok flag (one
+    target) or a list of targets."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+        self.frames: List[List[TargetResult]] = []
+
+    def add(self, results: List[TargetResult]) -> None:
+        self.frames.append(results)
+
+    def close(self, meta: Dict[str, Any]) -> List[Path]:
+        """Write the files; returns their paths."""
+        if not self.frames:
+            return []
+        ids = [r.id for r in self.frames[0]]
+        if self.path.suffix.lower() == ".json":
+            return [_write(self.path, json.dumps({**meta, "frames": [_json_frame(f, len(ids) > 1) for f in self.frames]}, indent=1))]
+        written = []
+        for target in ids:
+            path = self.path if len(ids) == 1 else self.path.with_name(f"{self.path.stem}_{target}{self.path.suffix}")
+            lines = (",".join(f"{v:.3f}" for v in r.box) for f in self.frames for r in f if r.id == target)
+            written.append(_write(path, "".join(line + "\n" for line in lines)))
+        return written
+
+
+class JsonLines:
+    """``--results -``: one JSON object per frame and target on ``stream``, flushed every
+    frame so that a program reading the pipe gets each frame's boxes at once."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def add(self, results: List[TargetResult]) -> None:
+        self.stream.write("".join(json.dumps(r.to_json()) + "\n" for r in results))
+        self.stream.flush()
+
+    def close(self, meta: Dict[str, Any]) -> List[Path]:
+        return []
+
+
+def _json_frame(results: List[TargetResult], several: bool) -> Dict[str, Any]:
+    rows = [r.to_json() for r in results]
+    head = {"frame": rows[0]["frame"], "time": rows[0]["time"]}
+    if several:
+        return {**head, "targets": [{k: row[k] for k in ("id", "box", "score", "ok")} for row in rows]}
+    return {**head, **{k: rows[0][k] for k in ("box", "score", "ok")}}
+
+
+def _write(target: Path, text: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + ".tmp")
-    if target.suffix.lower() == ".json":
-        frames = [{"frame": i, "box": [round(v, 3) for v in b], "score": round(s, 5), "ok": bool(o)} for i, (b, s, o) in enumerate(zip(boxes, scores, oks))]
-        tmp.write_text(json.dumps({**meta, "frames": frames}, indent=1))
-    else:
-        tmp.write_text("".join(",".join(f"{v:.3f}" for v in b) + "\n" for b in boxes))
+    tmp.write_text(text)
     os.replace(tmp, target)
+    return target
