@@ -64,13 +64,17 @@ def read_got10k_sequence(folder: Union[str, Path]) -> Sequence:
     return Sequence(folder.name, frames, boxes, absent, meta)
 
 
-def read_got10k(root: Union[str, Path]) -> List[Sequence]:
-    root = Path(root)
+def got10k_names(root: Path) -> List[str]:
+    """The sequences of a GOT-10k root: ``list.txt``, else every folder with a groundtruth.txt."""
     listing = root / "list.txt"
     if listing.is_file():
-        names = [n.strip() for n in listing.read_text().splitlines() if n.strip()]
-    else:
-        names = sorted(p.name for p in root.iterdir() if (p / "groundtruth.txt").is_file())
+        return [n.strip() for n in listing.read_text().splitlines() if n.strip()]
+    return sorted(p.name for p in root.iterdir() if (p / "groundtruth.txt").is_file())
+
+
+def read_got10k(root: Union[str, Path]) -> List[Sequence]:
+    root = Path(root)
+    names = got10k_names(root)
     if not names:
         raise DatasetError(f"{root}: no sequences found (expected list.txt or <seq>/groundtruth.txt)")
     return [read_got10k_sequence(root / n) for n in names]

@@ -8,20 +8,14 @@ import numpy as np
 
 from ...errors import DatasetError
 from ..index import FrameIndex, IndexBuilder, indexing, read_boxes
-from ..readers import read_labels
+from ..readers import got10k_names, read_labels
 
 
 def read_got10k_index(root: str, names: Optional[Set[str]] = None, min_cover: int = 1, progress: bool = True) -> FrameIndex:
     """Frames absent (``absence.label``) or less visible than ``min_cover`` (``cover.label``:
     0 fully occluded ... 8 fully visible) are not sampled; ``names`` restricts the sequences."""
     root_path = Path(root)
-    listing = root_path / "list.txt"
-    if listing.is_file():
-        sequences = [n.strip() for n in listing.read_text().splitlines() if n.strip()]
-    else:
-        sequences = sorted(p.name for p in root_path.iterdir() if (p / "groundtruth.txt").is_file())
-    if names is not None:
-        sequences = [n for n in sequences if n in names]
+    sequences = [n for n in got10k_names(root_path) if names is None or n in names]
     builder = IndexBuilder()
     for name in indexing(sequences, f"indexing GOT-10k {root}", progress):
         folder = root_path / name
