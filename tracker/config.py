@@ -153,8 +153,9 @@ def _build(cls: type, data: Mapping[str, Any]) -> Any:
         sub = hints[key]
         if dataclasses.is_dataclass(sub) and isinstance(value, Mapping):
             value = _build(sub, value)
-        elif isinstance(value, list):
-            value = tuple(value)
+        elif isinstance(value, (list, tuple)):
+            item = typing.get_args(sub)[0] if typing.get_origin(sub) is tuple and typing.get_args(sub) else None
+            value = tuple(_build(item, v) if dataclasses.is_dataclass(item) and isinstance(v, Mapping) else v for v in value)
         kwargs[key] = value
     return cls(**kwargs)
 
