@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from ..data.sequence import Sequence
+from ..extras import torch_installed
 from .runner import run_sequence
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class TrackerSpec:
     overrides: Tuple[Tuple[str, Any], ...] = ()  # tracker hyper-parameters, ("siamrpn.lr", 0.2)
     fast: bool = True  # False: the network exactly as trained (see load_tracker)
 
-    def build(self):
+    def build(self, threads: Optional[int] = None):
         if self.kind == "opencv":
             from .baselines import OpenCVTracker
 
@@ -44,7 +45,7 @@ class TrackerSpec:
         from ..zoo import load_tracker
 
         return load_tracker(self.model, weights=self.weights, device=self.device, backend=self.backend, overrides=dict(self.overrides),
-                            fast=self.fast)
+                            fast=self.fast, threads=threads)
 
 
 def result_paths(results_dir: Path, tracker: str, seq: str):
@@ -68,11 +69,11 @@ def is_done(results_dir: Path, tracker: str, seq: Sequence) -> bool:
 
 def track_one(spec: TrackerSpec, seq: Sequence, results_dir: str, threads: int = 0) -> Dict:
     """Track ``seq`` with a fresh tracker and write its result files (runs in a worker)."""
-    import torch
+    if threads and torch_installed():
+        import torch
 
-    if threads:
         torch.set_num_threads(threads)
-    run = run_sequence(spec.build(), seq)
+    run = run_sequence(spec.build(threads or None), seq)
     box_path, time_path = result_paths(Path(results_dir), spec.name, seq.name)
     _write_atomic(time_path, "".join(f"{t:.6f}\n" for t in run.times))
     _write_atomic(box_path, "".join(",".join(f"{v:.3f}" for v in b) + "\n" for b in run.boxes))  # last: marks done

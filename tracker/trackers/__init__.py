@@ -1,10 +1,7 @@
-"""Tracking post-processing on top of a :class:`~tracker.models.SiameseNet`."""
-from typing import Union
-
-import torch
+"""Tracking post-processing (numpy) on top of any network runtime (:mod:`tracker.network`)."""
+from typing import Any
 
 from ..config import ModelConfig
-from ..models import SiameseNet
 from .base import SiameseTracker, TargetState, TrackResult
 from .pool import TrackerPool
 from .siamfc import SiamFCTracker
@@ -13,8 +10,9 @@ from .siamrpn import SiamRPNTracker
 TRACKERS = {"siamfc": SiamFCTracker, "siamrpn": SiamRPNTracker}
 
 
-def build_tracker(net: SiameseNet, config: ModelConfig, device: Union[str, torch.device, None] = "cpu") -> SiameseTracker:
-    """The tracker class named by ``config.tracker`` around ``net``."""
+def build_tracker(net: Any, config: ModelConfig, device: Any = "cpu") -> SiameseTracker:
+    """The tracker class named by ``config.tracker`` around ``net`` (a
+    :class:`~tracker.network.Network`, or a torch module run on ``device``)."""
     try:
         cls = TRACKERS[config.tracker]
     except KeyError:
