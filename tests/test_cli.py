@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import ship
 from tracker.models import SiameseNet
-from tracker.models.checkpoint import save_checkpoint, sha256_of
 from tracker.video.demo import generate_clip
 from tracker.zoo import model_config
 
@@ -20,11 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory):
     """A shipped-weights folder with an untrained light model (the CLI's plumbing, not accuracy)."""
-    folder = tmp_path_factory.mktemp("weights")
-    save_checkpoint(folder / "light.pt", SiameseNet(model_config("light")), {})
-    manifest = {"models": {"light": {"file": "light.pt", "sha256": sha256_of(folder / "light.pt")}}}
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return folder
+    return ship(tmp_path_factory.mktemp("weights"), "light", SiameseNet(model_config("light")).eval())
 
 
 def write_video(path, frames, fps=30):
