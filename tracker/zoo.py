@@ -115,6 +115,21 @@ def load_model(name: Optional[str] = None, weights: Union[str, Path, None] = Non
     return ckpt
 
 
+def check_model_options(name: Optional[str], weights: Union[str, Path, None] = None,
+                        overrides: Optional[Mapping[str, Any]] = None) -> None:
+    """Fail as :func:`load_tracker` would on a model name, weights file or override that is
+    wrong, without loading anything: commands check their arguments before the seconds of
+    opening a video or loading a model. A ``weights=`` checkpoint's own config needs torch
+    to read, so overrides of it are checked when it loads."""
+    if weights is not None:
+        if not Path(weights).is_file():
+            raise CheckpointError(f"checkpoint not found: {weights}")
+        return
+    cfg = shipped_config(name or DEFAULT_MODEL)
+    if overrides:
+        with_overrides(cfg, overrides)
+
+
 BACKENDS = ("auto", "torch", "onnxruntime")
 
 
