@@ -32,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="tracker hyper-parameter for our models, e.g. siamrpn.lr=0.2 (repeatable)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
-                   help="network runtime (auto: onnxruntime on the CPU when installed)")
+                   help="network runtime (auto: the model's faster CPU runtime; onnxruntime where torch is not installed)")
     p.add_argument("--plain", action="store_true",
                    help="run the network exactly as trained (no BatchNorm folding, no onnxruntime): the reference for a fast path's AUC")
     p.set_defaults(func=run)

@@ -1,6 +1,11 @@
-"""SiamFC post-processing (Bertinetto et al., ECCVW 2016), as in siamfc-pytorch:
+"""SiamFC post-processing (Bertinetto et al., ECCVW 2016), after siamfc-pytorch:
 a scale pyramid of search crops, an upsampled response, a cosine window and a
 damped scale update.
+
+The crops differ: ours are exact sub-pixel warps, siamfc-pytorch's snap their corners to
+whole pixels (up to half a pixel off centre), so the two part at the first frame even on
+the same weights; ``siamfc.crop: siamfc-pytorch`` cuts its crops and gives its boxes (its
+boxes are 1-based: ours plus one). Our centre also stays in the frame and on a 1/8-px grid.
 
 ``siamfc.scale_search: templates`` searches the same scales with one search crop and a
 pyramid of template kernels made once at init: the backbone runs once per frame instead
@@ -14,7 +19,7 @@ import cv2
 import numpy as np
 
 from ..config import SiamFCParams
-from ..geometry import context_size, crop_and_resize, hann_window
+from ..geometry import context_size, hann_window, square_crop
 from .base import SiameseTracker, TargetState, TrackResult
 
 
@@ -41,7 +46,7 @@ class SiamFCTracker(SiameseTracker):
         """The exemplar crop; ``scale`` > 1 crops a region that much smaller, so the target
         looks that much larger (the template of a target grown by ``scale``)."""
         p = self.config.siamfc
-        return crop_and_resize(image, state.center, context_size(state.size, p.context) / scale, p.exemplar_size, state.avg_color)
+        return square_crop(image, state.center, context_size(state.size, p.context) / scale, p.exemplar_size, state.avg_color, p.crop)
 
     def template_kernels(self, image: np.ndarray, state: TargetState) -> Tuple[np.ndarray, ...]:
         if self.config.siamfc.scale_search == "crops":
@@ -67,9 +72,9 @@ class SiamFCTracker(SiameseTracker):
         x_sz = state.extra["x_sz"]
         if self.searching(state):  # one wide crop at the current scale
             size = self.lost_search_size(state, p.instance_size, p.context)
-            return [crop_and_resize(image, state.center, x_sz * size / p.instance_size, size, state.avg_color)]
+            return [square_crop(image, state.center, x_sz * size / p.instance_size, size, state.avg_color, p.crop)]
         factors = self.scale_factors if p.scale_search == "crops" else (1.0,)
-        return [crop_and_resize(image, state.center, x_sz * f, p.instance_size, state.avg_color) for f in factors]
+        return [square_crop(image, state.center, x_sz * f, p.instance_size, state.avg_color, p.crop) for f in factors]
 
     def _weighted_window(self, size: int) -> np.ndarray:
         """The cosine window, summing to one, times ``window_influence`` (float32, cached)."""
