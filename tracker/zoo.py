@@ -19,6 +19,7 @@ from .models.checkpoint import Checkpoint, load_checkpoint, sha256_of
 from .models.cuda import CudaNet
 from .models.fuse import optimize_for_inference
 from .trackers import SiameseTracker, build_tracker
+from .threads import ThreadPolicy
 from .trackers.base import resolve_device
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,7 @@ def load_tracker(
     threads: Optional[int] = None,
     overrides: Optional[Mapping[str, Any]] = None,
     half: bool = False,
+    max_threads: Optional[int] = None,
 ) -> SiameseTracker:
     """A ready tracker: ``load_tracker("siamfc")``, ``load_tracker(weights="run/best.pt")``;
     ``load_tracker()`` is the shipped default, ``DEFAULT_MODEL``.
@@ -132,8 +134,12 @@ def load_tracker(
     centre on the crop grid so that rounding does not compound: the paths give the same
     boxes over whole sequences (benchmarks/results/export.md), bar a rare straddle of a
     grid line at a point where the track is ambiguous anyway. ``fast=False`` runs the
-    network exactly as trained. ``threads`` sets onnxruntime's thread count (default:
-    ``torch.get_num_threads()``).
+    network exactly as trained.
+
+    On the CPU the runtime's thread count follows the machine's load
+    (:class:`~tracker.threads.ThreadPolicy`: the cores nobody else is using at load, at
+    most ``max_threads``, corrected while tracking); ``threads`` fixes it instead. The
+    torch backend's count is PyTorch's process-wide one (``torch.set_num_threads``).
 
     On a CUDA ``device`` with ``fast`` the search branch is replayed from CUDA graphs and
     crops are uploaded from pinned memory (:mod:`tracker.models.cuda`); ``half`` adds fp16
@@ -164,9 +170,10 @@ def load_tracker(
             raise ImportError("backend='onnxruntime' needs the onnx and onnxruntime packages (pip install onnx onnxruntime)")
         from .export.runtime import ExportedNet
 
-        return build_tracker(ExportedNet.from_network(net, threads), ckpt.config, "cpu")
+        policy = ThreadPolicy(max_threads, forced=threads)
+        return build_tracker(ExportedNet.from_network(net, policy.threads), ckpt.config, "cpu", policy)
     if fast:
         net = optimize_for_inference(net, dev)
         if dev.type == "cuda":
             net = CudaNet(net, dev, half=half)
-    return build_tracker(net, ckpt.config, dev)
+    return build_tracker(net, ckpt.config, dev, ThreadPolicy(max_threads, forced=threads) if dev.type == "cpu" else None)

@@ -19,6 +19,7 @@ import torch
 from ..config import from_dict
 from ..errors import CheckpointError
 from ..models import SiameseNet
+from ..threads import ThreadPolicy, usable_cores
 from ..trackers import SiameseTracker, build_tracker
 
 Graph = Union[bytes, str, Path]
@@ -54,29 +55,44 @@ class ExportedNet:
         self.search_batch = None if meta["search"].get("dynamic_batch") else meta["search"]["inputs"]["x"][0]
         self.pixels_last = bool(meta.get("pixels_last"))
         self.backend = backend
-        # an optional faster search graph for one target's tracking crops (see from_network)
-        self._one_target = None
-        if one_target_search is not None:
-            if backend != "ort":
-                raise ValueError("a one-target search graph runs in onnxruntime only")
-            self._one_target = onnxruntime_session(one_target_search, threads)
-            self._one_target_shape = tuple(self._one_target.get_inputs()[0].shape)
-        if backend == "ort":
-            self._template, self._search = onnxruntime_session(template, threads), onnxruntime_session(search, threads)
-        elif backend == "opencv":
+        self._graphs = (template, search, one_target_search)
+        if one_target_search is not None and backend != "ort":
+            raise ValueError("a one-target search graph runs in onnxruntime only")
+        if backend == "opencv":
             import cv2
 
             if isinstance(template, bytes) or isinstance(search, bytes):
                 raise ValueError("the opencv backend reads exported files, not in-memory graphs")
-            self._template, self._search = cv2.dnn.readNetFromONNX(str(template)), cv2.dnn.readNetFromONNX(str(search))
+            # OpenCV DNN runs on OpenCV's process-wide pool, which the tracker scopes per frame
+            self._opencv = cv2.dnn.readNetFromONNX(str(template)), cv2.dnn.readNetFromONNX(str(search))
         elif backend == "openvino":
-            from .openvino import compile_ir
-
             if isinstance(template, bytes) or isinstance(search, bytes):
                 raise ValueError("the openvino backend reads exported IR files, not in-memory graphs")
-            self._template, self._search = compile_ir(Path(template), threads), compile_ir(Path(search), threads)
-        else:
+        elif backend != "ort":
             raise ValueError(f"unknown backend {backend!r} (ort, opencv, openvino)")
+        self._by_threads: Dict[int, tuple] = {}
+        self.set_threads(threads or usable_cores())
+
+    def set_threads(self, threads: int) -> None:
+        """Run on ``threads`` threads from the next call. onnxruntime and OpenVINO fix the
+        count when a session is made, so there is one session per count, made on first use."""
+        self.threads = max(1, int(threads))
+        if self.threads not in self._by_threads:
+            self._by_threads[self.threads] = self._sessions(self.threads)
+        self._template, self._search, self._one_target = self._by_threads[self.threads]
+        if self._one_target is not None:
+            self._one_target_shape = tuple(self._one_target.get_inputs()[0].shape)
+
+    def _sessions(self, threads: int) -> tuple:
+        template, search, one_target = self._graphs
+        if self.backend == "ort":
+            return (onnxruntime_session(template, threads), onnxruntime_session(search, threads),
+                    None if one_target is None else onnxruntime_session(one_target, threads))
+        if self.backend == "openvino":
+            from .openvino import compile_ir
+
+            return compile_ir(Path(template), threads), compile_ir(Path(search), threads), None
+        return (*self._opencv, None)
 
     @classmethod
     def from_files(cls, config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> "ExportedNet":
@@ -154,5 +170,6 @@ class ExportedNet:
 
 def load_exported_tracker(config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> SiameseTracker:
     """A tracker running an export of ``siamtrack export`` (same post-processing as PyTorch)."""
-    net = ExportedNet.from_files(config_path, backend, threads)
-    return build_tracker(net, net.config, "cpu")
+    policy = ThreadPolicy(forced=threads)
+    net = ExportedNet.from_files(config_path, backend, policy.threads)
+    return build_tracker(net, net.config, "cpu", policy)

@@ -1,10 +1,11 @@
 """Tracking post-processing on top of a :class:`~tracker.models.SiameseNet`."""
-from typing import Union
+from typing import Optional, Union
 
 import torch
 
 from ..config import ModelConfig
 from ..models import SiameseNet
+from ..threads import ThreadPolicy
 from .base import SiameseTracker, TargetState, TrackResult
 from .pool import TrackerPool
 from .siamfc import SiamFCTracker
@@ -13,13 +14,15 @@ from .siamrpn import SiamRPNTracker
 TRACKERS = {"siamfc": SiamFCTracker, "siamrpn": SiamRPNTracker}
 
 
-def build_tracker(net: SiameseNet, config: ModelConfig, device: Union[str, torch.device, None] = "cpu") -> SiameseTracker:
-    """The tracker class named by ``config.tracker`` around ``net``."""
+def build_tracker(net: SiameseNet, config: ModelConfig, device: Union[str, torch.device, None] = "cpu",
+                  thread_policy: Optional[ThreadPolicy] = None) -> SiameseTracker:
+    """The tracker class named by ``config.tracker`` around ``net`` (on the CPU, with
+    ``thread_policy`` or a fresh :class:`~tracker.threads.ThreadPolicy`)."""
     try:
         cls = TRACKERS[config.tracker]
     except KeyError:
         raise ValueError(f"unknown tracker {config.tracker!r} ({', '.join(TRACKERS)})") from None
-    return cls(net, config, device)
+    return cls(net, config, device, thread_policy)
 
 
 __all__ = ["SiameseTracker", "SiamFCTracker", "SiamRPNTracker", "TargetState", "TrackResult", "TrackerPool", "build_tracker", "TRACKERS"]

@@ -7,6 +7,7 @@ run exactly the post-processing of the single-target tracker.
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence, Tuple, Union
@@ -21,6 +22,7 @@ from ..geometry import Box, context_size, cxcywh_to_xywh, snap_to_crop_grid, xyw
 from ..inputs import as_bgr_frame, validate_box
 from ..models import SiameseNet
 from ..models.cuda import HostStaging
+from ..threads import ThreadPolicy
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +72,18 @@ def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
 class SiameseTracker(abc.ABC):
     """``init(frame, box)`` once, then ``update(frame)`` every frame."""
 
-    def __init__(self, net: SiameseNet, config: ModelConfig, device: Union[str, torch.device, None] = "cpu") -> None:
+    def __init__(self, net: SiameseNet, config: ModelConfig, device: Union[str, torch.device, None] = "cpu",
+                 thread_policy: Optional[ThreadPolicy] = None) -> None:
         self.config = config
         self.device = resolve_device(device)
         self.net = net.to(self.device).eval()
         self._state: Optional[TargetState] = None
         self._staging = HostStaging(self.device) if self.device.type == "cuda" else None
+        # CPU runtimes get a thread count that follows the machine's load (tracker.threads)
+        self.thread_policy = None
+        if self.device.type == "cpu":
+            self.thread_policy = thread_policy or ThreadPolicy()
+            self.thread_policy.bind(getattr(self.net, "set_threads", torch.set_num_threads))
 
     # -- public API -------------------------------------------------------
     @property
@@ -95,11 +103,16 @@ class SiameseTracker(abc.ABC):
     def update(self, frame: Any) -> TrackResult:
         """Locate the target in the next frame."""
         state = self.state
-        image = self.check_frame(frame, state)
-        crops = self.search_crops(image, state)
-        with torch.inference_mode():
-            outputs = self.net.track(self.to_tensor(crops), *state.kernels)
-        return self.locate(state, [o.float().cpu().numpy() for o in outputs])
+        with self.frame_threads():
+            image = self.check_frame(frame, state)
+            crops = self.search_crops(image, state)
+            with torch.inference_mode():
+                outputs = self.net.track(self.to_tensor(crops), *state.kernels)
+            return self.locate(state, [o.float().cpu().numpy() for o in outputs])
+
+    def frame_threads(self):
+        """A frame's context: timed for the thread policy, OpenCV's pool scoped to its count."""
+        return self.thread_policy.frame() if self.thread_policy is not None else contextlib.nullcontext()
 
     # -- steps shared with the batched pool ---------------------------------
     def new_target(self, frame: Any, box: Sequence[float]) -> TargetState:
