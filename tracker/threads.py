@@ -202,6 +202,6 @@ class ThreadPolicy:
                 self._set(wanted, "cores free again")
 
     def _set(self, threads: int, why: str) -> None:
-        log.info("thread policy: %d -> %d thread(s): %s", self.threads, threads, why)
+        log.debug("thread policy: %d -> %d thread(s): %s", self.threads, threads, why)
         self.threads = threads
         self._apply(threads)
