@@ -18,6 +18,7 @@ from .config import ModelConfig, from_dict, load_config_file, with_overrides
 from .errors import CheckpointError, ConfigError, DeviceError, UnknownModelError
 from .extras import require_onnx, require_torch, torch_installed
 from .network import resolve_device
+from .threads import ThreadPolicy
 from .trackers import SiameseTracker, build_tracker
 
 log = logging.getLogger(__name__)
@@ -163,6 +164,7 @@ def load_tracker(
     threads: Optional[int] = None,
     overrides: Optional[Mapping[str, Any]] = None,
     half: bool = False,
+    max_threads: Optional[int] = None,
 ) -> SiameseTracker:
     """A ready tracker: ``load_tracker("siamfc")``, ``load_tracker(weights="run/best.pt")``;
     ``load_tracker()`` is the shipped default, ``DEFAULT_MODEL``.
@@ -178,8 +180,12 @@ def load_tracker(
     Every path computes the same network up to float rounding, and the tracker keeps its
     centre on the crop grid so that rounding does not compound: the paths give the same
     boxes over whole sequences (benchmarks/results/export.md), bar a rare straddle of a
-    grid line at a point where the track is ambiguous anyway. ``threads`` sets
-    onnxruntime's thread count (default: torch's where torch is loaded, else the cores).
+    grid line at a point where the track is ambiguous anyway.
+
+    On the CPU the runtime's thread count follows the machine's load
+    (:class:`~tracker.threads.ThreadPolicy`: the cores nobody else is using at load, at
+    most ``max_threads``, corrected while tracking); ``threads`` fixes it instead. The
+    torch backend's count is PyTorch's process-wide one (``torch.set_num_threads``).
 
     On a CUDA ``device`` with ``fast`` the search branch is replayed from CUDA graphs and
     crops are uploaded from pinned memory (:mod:`tracker.models.cuda`); ``half`` adds fp16
@@ -216,11 +222,13 @@ def load_tracker(
             if graphs.get("weights_sha256") != entry["sha256"]:
                 raise CheckpointError(f"the shipped graphs of {name!r} were exported from other weights: "
                                       f"run python scripts/ship_graphs.py --name {name}")
-            return build_tracker(ExportedNet.from_shipped(graphs, entry["config"], weights_dir(), threads), cfg)
+            policy = ThreadPolicy(max_threads, forced=threads)
+            return build_tracker(ExportedNet.from_shipped(graphs, entry["config"], weights_dir(), policy.threads), cfg, "cpu", policy)
         require_onnx("an onnxruntime tracker on weights=PATH or on overrides that change the shipped graphs' shapes (an in-memory export)")
         ckpt = ckpt or load_model(name)
         ckpt.config = cfg
-        return build_tracker(ExportedNet.from_network(ckpt.build(), threads), cfg)
+        policy = ThreadPolicy(max_threads, forced=threads)
+        return build_tracker(ExportedNet.from_network(ckpt.build(), policy.threads), cfg, "cpu", policy)
     torch = require_torch("backend='torch'" if fast else "fast=False (the network exactly as trained)")
     from .models.cuda import CudaNet
     from .models.fuse import optimize_for_inference
@@ -233,4 +241,4 @@ def load_tracker(
         net = optimize_for_inference(net, torch.device(dev))
         if dev.startswith("cuda"):
             net = CudaNet(net, dev, half=half)
-    return build_tracker(TorchNet(net, dev), cfg, dev)
+    return build_tracker(TorchNet(net, dev), cfg, dev, ThreadPolicy(max_threads, forced=threads) if dev == "cpu" else None)

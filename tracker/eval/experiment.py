@@ -18,7 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from ..data.sequence import Sequence
-from ..extras import torch_installed
+from ..threads import usable_cores
 from .runner import run_sequence
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ class TrackerSpec:
     overrides: Tuple[Tuple[str, Any], ...] = ()  # tracker hyper-parameters, ("siamrpn.lr", 0.2)
     fast: bool = True  # False: the network exactly as trained (see load_tracker)
 
-    def build(self, threads: Optional[int] = None):
+    def build(self, max_threads: Optional[int] = None):
+        """The tracker, its runtime on at most ``max_threads`` threads (a worker's share)."""
         if self.kind == "opencv":
             from .baselines import OpenCVTracker
 
@@ -45,7 +46,7 @@ class TrackerSpec:
         from ..zoo import load_tracker
 
         return load_tracker(self.model, weights=self.weights, device=self.device, backend=self.backend, overrides=dict(self.overrides),
-                            fast=self.fast, threads=threads)
+                            fast=self.fast, max_threads=max_threads)
 
 
 def result_paths(results_dir: Path, tracker: str, seq: str):
@@ -67,13 +68,9 @@ def is_done(results_dir: Path, tracker: str, seq: Sequence) -> bool:
     return len(boxes.read_text().splitlines()) == len(seq)
 
 
-def track_one(spec: TrackerSpec, seq: Sequence, results_dir: str, threads: int = 0) -> Dict:
+def track_one(spec: TrackerSpec, seq: Sequence, results_dir: str, max_threads: Optional[int] = None) -> Dict:
     """Track ``seq`` with a fresh tracker and write its result files (runs in a worker)."""
-    if threads and torch_installed():
-        import torch
-
-        torch.set_num_threads(threads)
-    run = run_sequence(spec.build(threads or None), seq)
+    run = run_sequence(spec.build(max_threads), seq)
     box_path, time_path = result_paths(Path(results_dir), spec.name, seq.name)
     _write_atomic(time_path, "".join(f"{t:.6f}\n" for t in run.times))
     _write_atomic(box_path, "".join(",".join(f"{v:.3f}" for v in b) + "\n" for b in run.boxes))  # last: marks done
@@ -105,9 +102,9 @@ def run_experiment(
             if on_done:
                 on_done(done[-1])
         return done
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    share = max(1, usable_cores() // workers)  # a worker's share of the cores; its policy may use fewer
     with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(track_one, spec, seq, results_dir, threads) for spec, seq in jobs]
+        futures = [pool.submit(track_one, spec, seq, results_dir, share) for spec, seq in jobs]
         for future in as_completed(futures):
             done.append(future.result())
             if on_done:

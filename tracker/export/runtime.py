@@ -21,6 +21,7 @@ import numpy as np
 
 from ..config import from_dict
 from ..errors import CheckpointError
+from ..threads import ThreadPolicy, usable_cores
 from ..trackers import SiameseTracker, build_tracker
 
 Graph = Union[bytes, str, Path]
@@ -63,36 +64,52 @@ class ExportedNet:
         self.search_batch = None if meta["search"].get("dynamic_batch") else meta["search"]["inputs"]["x"][0]
         self.pixels_last = bool(meta.get("pixels_last"))
         self.backend = backend
-        # an optional faster search graph for one target's tracking crops (see from_network)
-        self._one_target = None
-        self._search = None
-        self._threads = threads
-        if one_target_search is not None:
-            if backend != "ort":
-                raise ValueError("a one-target search graph runs in onnxruntime only")
-            self._one_target = onnxruntime_session(one_target_search, threads)
-            self._one_target_shape = tuple(self._one_target.get_inputs()[0].shape)
-        if backend == "ort":
-            # with a one-target graph the general one waits for its first call (a pool, a
-            # wider crop): a single tracker never pays for loading it
-            self._search_graph = search
-            self._template = onnxruntime_session(template, threads)
-            if self._one_target is None:
-                self._search = onnxruntime_session(search, threads)
-        elif backend == "opencv":
+        self._graphs = (template, search, one_target_search)
+        if one_target_search is not None and backend != "ort":
+            raise ValueError("a one-target search graph runs in onnxruntime only")
+        if backend == "opencv":
             import cv2
 
             if isinstance(template, bytes) or isinstance(search, bytes):
                 raise ValueError("the opencv backend reads exported files, not in-memory graphs")
-            self._template, self._search = cv2.dnn.readNetFromONNX(str(template)), cv2.dnn.readNetFromONNX(str(search))
+            # OpenCV DNN runs on OpenCV's process-wide pool, which the tracker scopes per frame
+            self._opencv = cv2.dnn.readNetFromONNX(str(template)), cv2.dnn.readNetFromONNX(str(search))
         elif backend == "openvino":
-            from .openvino import compile_ir
-
             if isinstance(template, bytes) or isinstance(search, bytes):
                 raise ValueError("the openvino backend reads exported IR files, not in-memory graphs")
-            self._template, self._search = compile_ir(Path(template), threads), compile_ir(Path(search), threads)
-        else:
+        elif backend != "ort":
             raise ValueError(f"unknown backend {backend!r} (ort, opencv, openvino)")
+        self._by_threads: Dict[int, list] = {}
+        self.set_threads(threads or usable_cores())
+
+    def set_threads(self, threads: int) -> None:
+        """Run on ``threads`` threads from the next call. onnxruntime and OpenVINO fix the
+        count when a session is made, so there is one session per count, made on first use."""
+        self.threads = max(1, int(threads))
+        if self.threads not in self._by_threads:
+            self._by_threads[self.threads] = self._sessions(self.threads)
+        self._template, self._search, self._one_target = self._by_threads[self.threads]
+        if self._one_target is not None:
+            self._one_target_shape = tuple(self._one_target.get_inputs()[0].shape)
+
+    def _sessions(self, threads: int) -> list:
+        template, search, one_target = self._graphs
+        if self.backend == "ort":
+            if one_target is None:
+                return [onnxruntime_session(template, threads), onnxruntime_session(search, threads), None]
+            # the general search graph waits for its first call (a pool, a wider crop): a
+            # single tracker never pays for loading it
+            return [onnxruntime_session(template, threads), None, onnxruntime_session(one_target, threads)]
+        if self.backend == "openvino":
+            from .openvino import compile_ir
+
+            return [compile_ir(Path(template), threads), compile_ir(Path(search), threads), None]
+        return [*self._opencv, None]
+
+    def _general_search(self):
+        if self._search is None:
+            self._search = self._by_threads[self.threads][1] = onnxruntime_session(self._graphs[1], self.threads)
+        return self._search
 
     @classmethod
     def from_files(cls, config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> "ExportedNet":
@@ -160,12 +177,11 @@ class ExportedNet:
         inputs.update({n: np.ascontiguousarray(k, dtype=np.float32) for n, k in zip(self.kernel_names, kernels)})
         if self._one_target is not None and inputs["x"].shape == self._one_target_shape and kernels[0].shape[0] == 1:
             return self._run(self._one_target, inputs, self.output_names)
-        if self._search is None:
-            self._search = onnxruntime_session(self._search_graph, self._threads)
-        return self._run(self._search, inputs, self.output_names)
+        return self._run(self._general_search(), inputs, self.output_names)
 
 
 def load_exported_tracker(config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> SiameseTracker:
     """A tracker running an export of ``siamtrack export`` (same post-processing as PyTorch)."""
-    net = ExportedNet.from_files(config_path, backend, threads)
-    return build_tracker(net, net.config, "cpu")
+    policy = ThreadPolicy(forced=threads)
+    net = ExportedNet.from_files(config_path, backend, policy.threads)
+    return build_tracker(net, net.config, "cpu", policy)

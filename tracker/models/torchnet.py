@@ -49,6 +49,11 @@ class TorchNet:
         return hit[1]
 
     @staticmethod
+    def set_threads(threads: int) -> None:
+        """PyTorch's thread count is process-wide (the thread policy's setter, on the CPU)."""
+        torch.set_num_threads(threads)
+
+    @staticmethod
     def _host(outputs) -> Tuple[np.ndarray, ...]:
         return tuple(o.float().cpu().numpy() for o in outputs)
 

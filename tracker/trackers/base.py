@@ -9,6 +9,7 @@ post-processing of the single-target tracker.
 from __future__ import annotations
 
 import abc
+import contextlib
 import logging
 from dataclasses import dataclass, field
 from typing import Any, List, Optional, Sequence, Tuple
@@ -21,6 +22,7 @@ from ..errors import InvalidFrameError, NotInitializedError
 from ..geometry import Box, context_size, cxcywh_to_xywh, snap_to_crop_grid, xywh_to_cxcywh
 from ..inputs import as_bgr_frame, validate_box
 from ..network import Network, as_network, resolve_device
+from ..threads import ThreadPolicy
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +56,17 @@ class TargetState:
 class SiameseTracker(abc.ABC):
     """``init(frame, box)`` once, then ``update(frame)`` every frame."""
 
-    def __init__(self, net: Any, config: ModelConfig, device: Any = "cpu") -> None:
+    def __init__(self, net: Any, config: ModelConfig, device: Any = "cpu", thread_policy: Optional[ThreadPolicy] = None) -> None:
         """``net``: a :class:`~tracker.network.Network`, or a torch module (run on ``device``)."""
         self.config = config
         self.device = resolve_device(device)
         self.net: Network = as_network(net, self.device)
         self._state: Optional[TargetState] = None
+        # CPU runtimes get a thread count that follows the machine's load (tracker.threads)
+        self.thread_policy = None
+        if self.device == "cpu":
+            self.thread_policy = thread_policy or ThreadPolicy()
+            self.thread_policy.bind(getattr(self.net, "set_threads", lambda threads: None))  # a runtime without a count of its own
 
     # -- public API -------------------------------------------------------
     @property
@@ -79,9 +86,14 @@ class SiameseTracker(abc.ABC):
     def update(self, frame: Any) -> TrackResult:
         """Locate the target in the next frame."""
         state = self.state
-        image = self.check_frame(frame, state)
-        outputs = self.net.track(self.batch(self.search_crops(image, state)), *state.kernels)
-        return self.locate(state, list(outputs))
+        with self.frame_threads():
+            image = self.check_frame(frame, state)
+            outputs = self.net.track(self.batch(self.search_crops(image, state)), *state.kernels)
+            return self.locate(state, list(outputs))
+
+    def frame_threads(self):
+        """A frame's context: timed for the thread policy, OpenCV's pool scoped to its count."""
+        return self.thread_policy.frame() if self.thread_policy is not None else contextlib.nullcontext()
 
     # -- steps shared with the batched pool ---------------------------------
     def new_target(self, frame: Any, box: Sequence[float]) -> TargetState:

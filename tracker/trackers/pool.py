@@ -64,6 +64,11 @@ class TrackerPool:
             if len(streams) > 1:
                 raise InvalidFrameError("targets span several streams: pass {stream: frame}")
             frames = {next(iter(streams)): frames}
+        with self.tracker.frame_threads():
+            results = self._update(frames)
+        return {i: results[i] for i in self._targets if i in results}
+
+    def _update(self, frames: Mapping[Hashable, Any]) -> Dict[int, TrackResult]:
         images = {}
         ids, kernels = self._kernels()
         # targets whose crops have the same count and size share one forward (a target
@@ -89,4 +94,5 @@ class TrackerPool:
             for n, (_, i, _) in enumerate(members):
                 part = [o[n * per_target : (n + 1) * per_target] for o in outputs]
                 results[i] = self.tracker.locate(self._targets[i][1], part)
-        return {i: results[i] for i in ids if i in results}
+        return results
+
