@@ -212,6 +212,7 @@ def load_tracker(
         cfg = with_overrides(cfg, overrides)
     if backend == "auto":
         backend = _auto_backend(cfg, dev, fast)
+    policy = ThreadPolicy(max_threads, forced=threads) if dev == "cpu" else None
     if backend == "onnxruntime":
         from .export.runtime import ExportedNet
 
@@ -222,12 +223,10 @@ def load_tracker(
             if graphs.get("weights_sha256") != entry["sha256"]:
                 raise CheckpointError(f"the shipped graphs of {name!r} were exported from other weights: "
                                       f"run python scripts/ship_graphs.py --name {name}")
-            policy = ThreadPolicy(max_threads, forced=threads)
             return build_tracker(ExportedNet.from_shipped(graphs, entry["config"], weights_dir(), policy.threads), cfg, "cpu", policy)
         require_onnx("an onnxruntime tracker on weights=PATH or on overrides that change the shipped graphs' shapes (an in-memory export)")
         ckpt = ckpt or load_model(name)
         ckpt.config = cfg
-        policy = ThreadPolicy(max_threads, forced=threads)
         return build_tracker(ExportedNet.from_network(ckpt.build(), policy.threads), cfg, "cpu", policy)
     torch = require_torch("backend='torch'" if fast else "fast=False (the network exactly as trained)")
     from .models.cuda import CudaNet
@@ -241,4 +240,4 @@ def load_tracker(
         net = optimize_for_inference(net, torch.device(dev))
         if dev.startswith("cuda"):
             net = CudaNet(net, dev, half=half)
-    return build_tracker(TorchNet(net, dev), cfg, dev, ThreadPolicy(max_threads, forced=threads) if dev == "cpu" else None)
+    return build_tracker(TorchNet(net, dev), cfg, dev, policy)
