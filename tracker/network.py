@@ -32,13 +32,15 @@ class Network(Protocol):
 
 
 def as_network(net: Any, device: str = "cpu") -> Network:
-    """``net`` behind the numpy interface: a torch module is wrapped (on ``device``), any
-    other runtime is taken as it is."""
+    """``net`` behind the numpy interface: a torch module (or :class:`~tracker.models.cuda.CudaNet`)
+    is wrapped, on ``device``; any other runtime is taken as it is."""
     torch = sys.modules.get("torch")  # a torch module exists only where torch is loaded already
-    if torch is not None and isinstance(net, torch.nn.Module):
+    if torch is not None:
+        from .models.cuda import CudaNet
         from .models.torchnet import TorchNet
 
-        return TorchNet(net, device)
+        if isinstance(net, (torch.nn.Module, CudaNet)):
+            return TorchNet(net, device)
     return net
 
 
