@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 """Exported graphs vs PyTorch on real sequences: mean IoU between the boxes of the PyTorch
-tracker and of the trackers running the exported graphs in onnxruntime, OpenCV's DNN
-module and (where openvino is installed) OpenVINO, each tracking the whole sequence on its own.
+tracker (the .pt, run exactly as trained) and of the trackers running the exported graphs
+in onnxruntime, OpenCV's DNN module and (where openvino is installed) OpenVINO, and - for a
+shipped model - the graphs shipped in weights/ (what `load_tracker(name)` runs without
+torch), each tracking the whole sequence on its own; for the shipped graphs also the
+largest box difference in pixels from the .pt run as trained and from the .pt on torch's
+fast path (BatchNorm folded, what the graphs were exported from).
 
-    python benchmarks/export_check.py [--model light] [--weights CHECKPOINT] [--sequences 6] [--out benchmarks/results/export.md]
+    python benchmarks/export_check.py [--model light] [--weights CHECKPOINT] [--sequences 6] [--backends ort,opencv,openvino,shipped] [--out benchmarks/results/export.md]
 """
 from __future__ import annotations
 
@@ -31,6 +35,8 @@ def main() -> int:
     parser.add_argument("--model", default="light")
     parser.add_argument("--weights", help="a checkpoint instead of the shipped weights of --model")
     parser.add_argument("--sequences", type=int, default=6)
+    parser.add_argument("--backends", default="ort,opencv,openvino,shipped",
+                        help="comma list: ort, opencv, openvino (files of `siamtrack export`), shipped (weights/ graphs)")
     parser.add_argument("--out", default="benchmarks/results/export.md")
     args = parser.parse_args()
     seqs = read_got10k(SHARED / "data/sot/val")
@@ -38,14 +44,17 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as folder:
         name = None if args.weights else args.model
         paths = export_onnx(load_model(name, args.weights).build(), folder, args.model)
-        backends = {"ort": "onnxruntime", "opencv": "OpenCV DNN"}
-        try:
-            paths = export_openvino(paths)
-            import openvino
+        wanted = args.backends.split(",")
+        backends = {b: label for b, label in (("ort", "onnxruntime"), ("opencv", "OpenCV DNN")) if b in wanted}
+        if "openvino" in wanted:
+            try:
+                paths = export_openvino(paths)
+                import openvino
 
-            backends["openvino"] = f"OpenVINO {openvino.__version__.split('-')[0]}"
-        except ImportError:
-            pass
+                backends["openvino"] = f"OpenVINO {openvino.__version__.split('-')[0]}"
+            except ImportError:
+                pass
+        shipped = "shipped" in wanted and name is not None
         rows = []
         for seq in seqs:
             ref = run_sequence(load_tracker(name, weights=args.weights, fast=False), seq)
@@ -53,15 +62,24 @@ def main() -> int:
             for backend in backends:
                 got = run_sequence(load_exported_tracker(paths["config"], backend), seq)
                 row[backend] = float(iou(ref.boxes[1:], got.boxes[1:]).mean())
+            if shipped:
+                got = run_sequence(load_tracker(name, backend="onnxruntime"), seq)  # the graphs in weights/, no export
+                row["shipped"] = float(iou(ref.boxes[1:], got.boxes[1:]).mean())
+                row["shipped_px"] = float(np.abs(ref.boxes - got.boxes).max())
+                fast = run_sequence(load_tracker(name, backend="torch"), seq)
+                row["shipped_fast_px"] = float(np.abs(fast.boxes - got.boxes).max())
             rows.append(row)
+        if shipped:
+            backends["shipped"] = "shipped graphs (weights/)"
     lines = [f"# Export check ({args.model})", "",
              f"`python benchmarks/export_check.py {' '.join(sys.argv[1:])}` (OpenCV {cv2.__version__}). "
              "Mean IoU, over each sequence, between the PyTorch tracker's boxes and those of the tracker running the exported graphs.",
              ""]
-    lines += table(["sequence", "frames", *backends.values()],
-                   [(r["sequence"], r["frames"], *(f"{r[b]:.4f}" for b in backends)) for r in rows]
-                   + [("**worst**", "", *(f"{min(r[b] for r in rows):.4f}" for b in backends)),
-                      ("**mean**", sum(r["frames"] for r in rows), *(f"{np.mean([r[b] for r in rows]):.4f}" for b in backends))])
+    px = ["shipped_px", "shipped_fast_px"] if shipped else []
+    lines += table(["sequence", "frames", *backends.values(), *(["shipped: max px vs .pt", "vs .pt on torch, BN folded"] if shipped else [])],
+                   [(r["sequence"], r["frames"], *(f"{r[b]:.4f}" for b in backends), *(f"{r[k]:.2g}" for k in px)) for r in rows]
+                   + [("**worst**", "", *(f"{min(r[b] for r in rows):.4f}" for b in backends), *(f"{max(r[k] for r in rows):.2g}" for k in px)),
+                      ("**mean**", sum(r["frames"] for r in rows), *(f"{np.mean([r[b] for r in rows]):.4f}" for b in backends), *([""] * len(px)))])
     publish(lines, args.out)
     return 0
 

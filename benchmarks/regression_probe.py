@@ -37,7 +37,7 @@ BATCH = 32
 
 def positive_deltas(tracker: SiamRPNTracker, dataset: PairDataset) -> tuple:
     """(predicted, target) deltas, (N, 4) each, at every positive anchor of every pair."""
-    net, config = tracker.net, tracker.config
+    net, config = tracker.net.module, tracker.config  # the torch module behind the numpy interface
     size = config.siamrpn.instance_size
     targets = AnchorTargets(config.anchors, net.score_size(config.siamrpn.exemplar_size, size), size)
     generator = torch.Generator().manual_seed(0)

@@ -47,8 +47,7 @@ def measure(tracker: SiamRPNTracker, sequences, factors, step: int):
             for factor in factors:
                 state.center, state.size = truth[:2].copy(), truth[2:] * np.array(factor)
                 crops = tracker.search_crops(image, state)
-                with torch.inference_mode():
-                    outputs = [o.float().numpy() for o in tracker.net.track(tracker.to_tensor(crops), *state.kernels)]
+                outputs = list(tracker.net.track(tracker.batch(crops), *state.kernels))
                 c = tracker.candidates(state, outputs)
                 best = int(np.argmax(c.pscore(influence)))
                 errors[factor].append(np.log(c.boxes[2:, best] / (truth[2:] * state.extra["scale_z"])))

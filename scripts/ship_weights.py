@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Copy a trained checkpoint into weights/ and record it in weights/manifest.json:
 sha256, model config, the exact training command, data, epochs, wall time, hardware and
-the measured val results (from a `siamtrack eval` report.json).
+the measured val results (from a `siamtrack eval` report.json); then export its
+onnxruntime graphs beside it (scripts/ship_graphs.py).
 
     python scripts/ship_weights.py --name light --checkpoint runs/train/light/model_best.pt \
         --command "siamtrack train --config configs/train/light.yaml --out runs/train/light" \
@@ -13,6 +14,7 @@ import argparse
 import json
 from pathlib import Path
 
+from ship_graphs import ship_graphs
 from tracker.config import parse_overrides, to_dict, with_overrides
 from tracker.models.checkpoint import load_checkpoint, save_checkpoint, sha256_of
 
@@ -74,6 +76,8 @@ def main() -> int:
         "val_results": results,
         "notes": args.notes,
     }
+    manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")  # ship_graphs reads the entry's sha256
+    manifest["models"][args.name]["graphs"] = ship_graphs(args.name)
     manifest_path.write_text(json.dumps(manifest, indent=1) + "\n")
     print(f"shipped {target} ({target.stat().st_size / 1e6:.2f} MB), sha256 {manifest['models'][args.name]['sha256'][:16]}...")
     return 0

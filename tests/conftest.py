@@ -149,3 +149,22 @@ def random_light_weights(tmp_path_factory):
     path = tmp_path_factory.mktemp("weights") / "light.pt"
     save_checkpoint(path, SiameseNet(model_config("light")), {})
     return str(path)
+
+
+def ship(folder: Path, name: str, net) -> Path:
+    """``net`` as a shipped model in ``folder`` (a ``$SIAMTRACK_WEIGHTS``): checkpoint, graphs, manifest."""
+    import json
+
+    from tracker.config import to_dict
+    from tracker.export.onnx import write_runtime_graphs
+    from tracker.models.checkpoint import save_checkpoint, sha256_of
+
+    save_checkpoint(folder / f"{name}.pt", net, {})
+    graphs = write_runtime_graphs(net, folder, name)
+    graphs["weights_sha256"] = sha256_of(folder / f"{name}.pt")
+    entry = {"file": f"{name}.pt", "sha256": graphs["weights_sha256"], "config": to_dict(net.config), "graphs": graphs}
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text()) if path.is_file() else {"models": {}}
+    manifest["models"][name] = entry
+    path.write_text(json.dumps(manifest))
+    return folder

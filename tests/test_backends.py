@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from conftest import MatchingSiamFC, boxes_of, matching_features, siamfc_config, track_alone, track_in_pool
 from tracker.export.runtime import ExportedNet
 from tracker.models import SiameseNet
+from tracker.models.torchnet import TorchNet
 from tracker.models.ops import xcorr_matmul
 from tracker.trackers import SiamFCTracker
 from tracker.trackers.pool import TrackerPool
@@ -34,6 +35,11 @@ def per_target(kernels, targets):
     return tuple(k.reshape(targets, -1, *k.shape[2:]) for k in kernels)
 
 
+def nchw(pixels):
+    """The networks' NHWC numpy crops as the NCHW tensor a torch module takes."""
+    return torch.from_numpy(pixels).permute(0, 3, 1, 2)
+
+
 @pytest.mark.parametrize("name", architectures())
 def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
     net = randomized(name)
@@ -43,15 +49,17 @@ def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
     assert (ort_net._one_target is None) == (cfg.head.kind == "rpn_pixelwise")
     size = cfg.tracking.instance_size
     for targets, size in ((1, size), (2, size), (1, size + 4 * cfg.anchors.stride)):  # and a wider crop
-        z = torch.rand(targets * cfg.kernels_per_target, 3, 127, 127) * 255
-        x = torch.rand(targets * cfg.crops_per_frame, 3, size, size) * 255
+        rng = np.random.default_rng(targets + size)
+        z = rng.uniform(0, 255, (targets * cfg.kernels_per_target, 127, 127, 3)).astype(np.float32)
+        x = rng.uniform(0, 255, (targets * cfg.crops_per_frame, size, size, 3)).astype(np.float32)
         with torch.no_grad():
-            expected = net.track(x, *per_target(net.template(z), targets))
+            expected = net.track(nchw(x), *per_target(net.template(nchw(z)), targets))
         got = ort_net.track(x, *per_target(ort_net.template(z), targets))
         assert len(got) == len(expected)
         for a, b in zip(expected, got):
+            a = a.numpy()
             assert a.shape == b.shape
-            assert torch.allclose(a, b, rtol=1e-3, atol=1e-3 * a.abs().max().item())
+            assert np.allclose(a, b, rtol=1e-3, atol=1e-3 * np.abs(a).max())
 
 
 class ExportableMatchingSiamFC(MatchingSiamFC):
@@ -96,11 +104,14 @@ def test_load_tracker_backends(random_light_weights, tmp_path):
     # auto: the runtime the model's config names as its faster one on the CPU
     assert model_config("light").cpu_backend == model_config("light16").cpu_backend == "onnxruntime"
     assert model_config("siamfc").cpu_backend == "torch"
+    def torch_module(tracker):
+        return tracker.net.module if isinstance(tracker.net, TorchNet) else None
+
     assert isinstance(load_tracker(weights=random_light_weights, backend="auto").net, ExportedNet)
     save_checkpoint(tmp_path / "siamfc.pt", SiameseNet(model_config("siamfc")), {})
-    assert isinstance(load_tracker(weights=tmp_path / "siamfc.pt").net, SiameseNet)
+    assert isinstance(torch_module(load_tracker(weights=tmp_path / "siamfc.pt")), SiameseNet)
     assert isinstance(load_tracker(weights=tmp_path / "siamfc.pt", backend="onnxruntime").net, ExportedNet)
-    assert isinstance(load_tracker(weights=random_light_weights, backend="torch").net, SiameseNet)
-    assert isinstance(load_tracker(weights=random_light_weights, fast=False).net, SiameseNet)
+    assert isinstance(torch_module(load_tracker(weights=random_light_weights, backend="torch")), SiameseNet)
+    assert isinstance(torch_module(load_tracker(weights=random_light_weights, fast=False)), SiameseNet)
     with pytest.raises(ValueError, match="unknown backend"):
         load_tracker(weights=random_light_weights, backend="tensorrt")

@@ -5,7 +5,7 @@ import torch
 from tracker import CheckpointError, load_tracker
 from tracker.models import SiameseNet
 from tracker.models.checkpoint import load_checkpoint, save_checkpoint
-from tracker.models.convert import convert_pysot_alex_dwxcorr, convert_siamfc_pytorch
+from tracker.models.convert import CONVERTERS, convert_pysot_alex_dwxcorr, convert_siamfc_pytorch
 from tracker.zoo import model_config
 
 
@@ -178,3 +178,9 @@ def test_shipped_weights_match_the_manifest_and_the_default_is_shipped():
         assert path.stat().st_size < 30 * 1024 * 1024
         assert load_model(name).config.name == name
     assert load_tracker().config.name == DEFAULT_MODEL
+
+
+def test_convert_command_offers_every_layout():
+    from tracker.models.cli import LAYOUTS
+
+    assert sorted(LAYOUTS) == sorted(CONVERTERS)

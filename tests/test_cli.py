@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from conftest import ship
 from tracker.models import SiameseNet
-from tracker.models.checkpoint import save_checkpoint, sha256_of
 from tracker.video.demo import generate_clip
 from tracker.zoo import model_config
 
@@ -20,11 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def weights_dir(tmp_path_factory):
     """A shipped-weights folder with an untrained light model (the CLI's plumbing, not accuracy)."""
-    folder = tmp_path_factory.mktemp("weights")
-    save_checkpoint(folder / "light.pt", SiameseNet(model_config("light")), {})
-    manifest = {"models": {"light": {"file": "light.pt", "sha256": sha256_of(folder / "light.pt")}}}
-    (folder / "manifest.json").write_text(json.dumps(manifest))
-    return folder
+    return ship(tmp_path_factory.mktemp("weights"), "light", SiameseNet(model_config("light")).eval())
 
 
 def write_video(path, frames, fps=30):
@@ -143,6 +139,12 @@ def test_json_results_and_image_folder(cli, tmp_path, video):
         (["train", "--config", "nope.yaml", "--out", "run"], "config file not found: nope.yaml"),
         (["eval", "DATASET", "--sequences", "Nope", "--results-dir", "r", "--baselines", "none"], "no sequence Nope"),
         (["eval", "DATASET", "--results-dir", "r", "--workers"], "expected one argument"),
+        (["eval", "DATASET", "--results-dir", "r", "--workers", "0"], "must be >= 1"),
+        (["eval", "DATASET", "--results-dir", "r", "--model", "nosuchmodel"], "unknown model"),
+        (["eval", "DATASET", "--results-dir", "r", "--baselines", "foo"], "unknown baseline 'foo'"),
+        (["eval", "DATASET", "--results-dir", "r", "--set", "siamrpn.nope=1"], "unknown config key"),
+        (["track", "VIDEO", "--init", "5000,5000,10,10"], "outside"),
+        (["track", "VIDEO", "--init", "1,1,5,5", "--weights", "nope.pt"], "checkpoint not found"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(cli, video, got10k_root, tmp_path, monkeypatch, args, message):
@@ -156,6 +158,25 @@ def test_bad_input_is_one_line_and_exit_code_2(cli, video, got10k_root, tmp_path
     code, _, err = cli([subs.get(a, a) for a in args])
     line = one_line_error(code, err)
     assert message in line
+
+
+@pytest.mark.parametrize("args, message", [
+    (["track", "missing.mp4", "--init", "1,1,5,5"], "not found"),
+    (["track", "VIDEO", "--init", "1,2,3"], "4 numbers"),
+    (["track", "VIDEO", "--init", "5000,5000,10,10"], "outside"),
+    (["track", "VIDEO", "--init", "1,1,5,5", "--model", "nosuchmodel"], "unknown model"),
+    (["track", "VIDEO", "--init", "1,1,5,5", "--set", "siamrpn.nope=1"], "unknown config key"),
+    (["eval", "DATASET", "--results-dir", "r", "--baselines", "none", "--set", "siamrpn.lr=abc"], "must be of type float"),
+])
+def test_arguments_are_checked_before_the_model_loads(cli, video, got10k_root, monkeypatch, args, message):
+    import tracker.zoo
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("the model was loaded before the arguments were checked")
+
+    monkeypatch.setattr(tracker.zoo, "load_tracker", no_loading)
+    code, _, err = cli([{"VIDEO": video[0], "DATASET": got10k_root}.get(a, a) for a in args])
+    assert message in one_line_error(code, err)
 
 
 def test_negative_coordinates_after_init(cli, video):

@@ -85,3 +85,17 @@ def test_cuda_pool_matches_single_trackers(tmp_path):
     for pooled, clip in zip(track_in_pool(pool, clips), clips):
         alone = track_alone(load_tracker(weights=weights, device="cuda"), clip)
         assert np.allclose(boxes_of(pooled), boxes_of(alone), atol=1e-2)
+
+
+def test_torch_runtimes_are_wrapped_behind_the_numpy_interface():
+    from tracker.models.torchnet import TorchNet
+    from tracker.network import as_network
+
+    net = random_net("light")
+    wrapped = as_network(net, "cpu")
+    assert isinstance(wrapped, TorchNet) and wrapped.module is net
+    crops = np.zeros((1, 127, 127, 3), np.uint8)
+    kernels = wrapped.template(crops)
+    assert all(isinstance(k, np.ndarray) and k.dtype == np.float32 for k in kernels)
+    outputs = wrapped.track(np.zeros((1, 255, 255, 3), np.uint8), *kernels)
+    assert [o.shape[0] for o in outputs] == [1, 1]

@@ -61,8 +61,8 @@ def test_plain_spec_runs_the_network_as_trained(weights):
     from tracker.models import SiameseNet
     plain = TrackerSpec(name="x", model="light", weights=weights, backend="torch", fast=False).build()
     fast = TrackerSpec(name="x", model="light", weights=weights, backend="torch").build()
-    batchnorms = [sum(isinstance(m, torch.nn.BatchNorm2d) for m in t.net.modules()) for t in (plain, fast)]
-    assert isinstance(plain.net, SiameseNet) and batchnorms[0] > 0 and batchnorms[1] == 0
+    batchnorms = [sum(isinstance(m, torch.nn.BatchNorm2d) for m in t.net.module.modules()) for t in (plain, fast)]
+    assert isinstance(plain.net.module, SiameseNet) and batchnorms[0] > 0 and batchnorms[1] == 0
 
 
 def test_two_workers_and_ray_match_one_worker(got10k_root, weights, tmp_path):

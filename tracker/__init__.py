@@ -16,6 +16,7 @@ from .errors import (
     DeviceError,
     InvalidBoxError,
     InvalidFrameError,
+    MissingDependencyError,
     NotInitializedError,
     SourceError,
     TrackerError,
@@ -48,4 +49,5 @@ __all__ = [
     "SourceError",
     "DatasetError",
     "DeviceError",
+    "MissingDependencyError",
 ]

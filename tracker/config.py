@@ -17,6 +17,7 @@ from typing import Any, Dict, Mapping, Tuple, Union
 import yaml
 
 from .errors import ConfigError
+from .geometry import CROPS
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,11 @@ class AnchorConfig:
 SCALE_SEARCHES = ("crops", "templates")
 
 
+def _check_crop(section: str, crop: str) -> None:
+    if crop not in CROPS:
+        raise ConfigError(f"{section}.crop must be one of {', '.join(CROPS)}, got {crop!r}")
+
+
 @dataclass(frozen=True)
 class SiamFCParams:
     """Post-processing of SiamFC (Bertinetto et al. 2016; siamfc-pytorch values)."""
@@ -78,10 +84,15 @@ class SiamFCParams:
     # backbone pass each, every frame) or "templates" (scale_num exemplar kernels made once
     # at init, correlated with one search crop: a third of the backbone work per frame)
     scale_search: str = "crops"
+    # how crops are cut: "exact" (one sub-pixel warp) or "siamfc-pytorch" (its integer-grid
+    # crop_and_resize, up to half a pixel off centre), to give a converted siamfc-pytorch
+    # checkpoint that tracker's boxes (see tracker.geometry.square_crop)
+    crop: str = "exact"
 
     def __post_init__(self) -> None:
         if self.scale_search not in SCALE_SEARCHES:
             raise ConfigError(f"siamfc.scale_search must be one of {', '.join(SCALE_SEARCHES)}, got {self.scale_search!r}")
+        _check_crop("siamfc", self.crop)
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,13 @@ class SiamRPNParams:
     min_size: float = 10.0
     # 0 takes the best anchor's box (pysot); > 0 blends the boxes around it (see blend_peak)
     peak_blend: float = 0.0
+    # how crops are cut: "exact" (one sub-pixel warp) or "pysot" (its get_subwindow, about a
+    # pixel up-left of centre; boxes then reported as pysot does, cx - w/2), to give a
+    # converted pysot checkpoint that tracker's boxes (see tracker.geometry.square_crop)
+    crop: str = "exact"
+
+    def __post_init__(self) -> None:
+        _check_crop("siamrpn", self.crop)
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,8 @@ class ConfigError(TrackerError):
 class DeviceError(TrackerError):
     """A device that does not exist here (``"cuda"`` on a CPU machine, a misspelt name) or
     an option that needs one (``half=True`` without CUDA)."""
+
+
+class MissingDependencyError(TrackerError):
+    """A feature that needs an optional package that is not installed (PyTorch for training,
+    export, ``backend="torch"``, CUDA and ``.pt`` checkpoints); the message names the extra."""

@@ -99,6 +99,70 @@ def crop_and_resize(
     )
 
 
+# how a tracker cuts its crops (``crop`` of the siamfc / siamrpn params): see square_crop
+CROPS = ("exact", "siamfc-pytorch", "pysot")
+
+
+def _paste(window: np.ndarray, image: np.ndarray, x0: int, y0: int) -> np.ndarray:
+    """``window`` with the part of ``image`` it covers (its top-left at ``x0, y0`` in the
+    image) copied in; the rest keeps ``window``'s fill."""
+    size = window.shape[0]
+    height, width = image.shape[:2]
+    xa, ya, xb, yb = max(x0, 0), max(y0, 0), min(x0 + size, width), min(y0 + size, height)
+    if xa < xb and ya < yb:
+        window[ya - y0 : yb - y0, xa - x0 : xb - x0] = image[ya:yb, xa:xb]
+    return window
+
+
+def crop_siamfc_pytorch(image: np.ndarray, center: Sequence[float], side: float, out_size: int,
+                        border_value: Sequence[float] = (0, 0, 0)) -> np.ndarray:
+    """siamfc-pytorch's ``crop_and_resize``: the side rounded to whole pixels (half to even),
+    the first row and column ``round(centre - (side - 1) / 2)``, pixels outside the frame in
+    ``border_value`` as OpenCV rounds it, the patch resized bilinearly by ``cv2.resize``.
+
+    The corners snap to the pixel grid, so the crop's centre sits up to half a pixel off
+    the target's (where :func:`crop_and_resize` is exact). The patch is built from the
+    window alone: the same pixels as padding the whole frame first.
+    """
+    size = max(1, round(side))
+    x0, y0 = (int(v) for v in np.round(np.asarray(center, dtype=np.float64)[:2] - (size - 1) / 2))
+    # the border colour as cv2.copyMakeBorder rounds it (siamfc-pytorch pads with that call)
+    fill = cv2.copyMakeBorder(image[:1, :1], 1, 0, 0, 0, cv2.BORDER_CONSTANT, value=tuple(map(float, border_value)))[0, 0]
+    patch = _paste(np.full((size, size, image.shape[2]), fill, dtype=image.dtype), image, x0, y0)
+    return cv2.resize(patch, (out_size, out_size), interpolation=cv2.INTER_LINEAR)
+
+
+def crop_pysot(image: np.ndarray, center: Sequence[float], side: float, out_size: int,
+               border_value: Sequence[float] = (0, 0, 0)) -> np.ndarray:
+    """pysot's ``get_subwindow``: a window of ``sz = round(side)`` pixels whose first column is
+    ``floor(cx - (sz + 1) / 2 + 0.5)`` (rows alike), pixels outside the frame in
+    ``border_value`` truncated to integers (numpy's float to uint8), resized by ``cv2.resize``
+    when ``sz != out_size``.
+
+    That first column is ``floor(cx - sz / 2)``: the window sits half a pixel (odd ``sz``: a
+    whole pixel) up-left of the target's centre. pysot's callers round the side; so does this.
+    """
+    size = max(1, round(side))
+    x0, y0 = (int(v) for v in np.floor(np.asarray(center, dtype=np.float64)[:2] - (size + 1) / 2 + 0.5))
+    fill = np.asarray(border_value, dtype=np.float64)[:3].astype(np.uint8)
+    patch = _paste(np.full((size, size, image.shape[2]), fill, dtype=image.dtype), image, x0, y0)
+    return patch if size == out_size else cv2.resize(patch, (out_size, out_size))
+
+
+def square_crop(image: np.ndarray, center: Sequence[float], side: float, out_size: int,
+                border_value: Sequence[float], method: str = "exact") -> np.ndarray:
+    """A tracker's crop by ``method``: ``exact`` (:func:`crop_and_resize`, one sub-pixel
+    warp, the default), or a published tracker's integer-grid arithmetic
+    (``siamfc-pytorch``, ``pysot``) so that converted public checkpoints give their boxes."""
+    if method == "exact":
+        return crop_and_resize(image, center, side, out_size, border_value)
+    if method == "siamfc-pytorch":
+        return crop_siamfc_pytorch(image, center, side, out_size, border_value)
+    if method == "pysot":
+        return crop_pysot(image, center, side, out_size, border_value)
+    raise ValueError(f"unknown crop {method!r} ({', '.join(CROPS)})")
+
+
 # the grid the tracked centre lives on (see snap_to_crop_grid)
 CROP_SUBPIXEL = 1.0 / 8.0
 

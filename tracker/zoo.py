@@ -1,7 +1,10 @@
 """The model zoo: named architectures (one YAML config each) and the weights we ship.
 
 Shipped weights live in ``weights/`` at the repository root (or the folder named by
-``$SIAMTRACK_WEIGHTS``), listed in ``weights/manifest.json`` with their sha256.
+``$SIAMTRACK_WEIGHTS``), listed in ``weights/manifest.json`` with their sha256, their
+config and their ONNX graphs: a shipped model loads and tracks on onnxruntime from the
+manifest and the graphs alone, without torch. The ``.pt`` checkpoints are for PyTorch
+(``backend="torch"``, CUDA, training, export).
 """
 from __future__ import annotations
 
@@ -9,18 +12,14 @@ import json
 import logging
 import os
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-import torch
-
-from .config import ModelConfig, load_config_file, with_overrides
+from .config import ModelConfig, from_dict, load_config_file, with_overrides
 from .errors import CheckpointError, ConfigError, DeviceError, UnknownModelError
-from .models.checkpoint import Checkpoint, load_checkpoint, sha256_of
-from .models.cuda import CudaNet
-from .models.fuse import optimize_for_inference
-from .trackers import SiameseTracker, build_tracker
+from .extras import require_onnx, require_torch, torch_installed
+from .network import resolve_device
 from .threads import ThreadPolicy
-from .trackers.base import resolve_device
+from .trackers import SiameseTracker, build_tracker
 
 log = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -58,7 +57,8 @@ def list_models() -> List[str]:
     return sorted(name for name, entry in models.items() if (weights_dir() / entry["file"]).is_file())
 
 
-def shipped_weights(name: str, verify: bool = False) -> Path:
+def shipped_entry(name: str) -> Dict[str, Any]:
+    """The manifest's record of a shipped model: file, sha256, config, graphs, provenance."""
     entry = manifest().get("models", {}).get(name)
     if entry is None:
         if name not in architectures():
@@ -67,42 +67,87 @@ def shipped_weights(name: str, verify: bool = False) -> Path:
             f"no shipped weights for {name!r} yet (shipped: {', '.join(list_models()) or 'none'}); "
             "pass weights=PATH, e.g. a checkpoint from `siamtrack train`"
         )
+    return entry
+
+
+def shipped_config(name: str) -> ModelConfig:
+    """A shipped model's config, read from the manifest (no torch)."""
+    try:
+        return from_dict(shipped_entry(name)["config"])
+    except (KeyError, ConfigError) as exc:
+        raise CheckpointError(f"weights/manifest.json has no valid config for {name!r}: {exc}") from None
+
+
+def shipped_weights(name: str, verify: bool = False) -> Path:
+    entry = shipped_entry(name)
     path = weights_dir() / entry["file"]
     if not path.is_file():
         raise CheckpointError(f"shipped weights for {name!r} are missing: {path}")
-    if verify and sha256_of(path) != entry["sha256"]:
-        raise CheckpointError(f"shipped weights {path} do not match the sha256 in the manifest")
+    if verify:
+        from .models.checkpoint import sha256_of
+
+        if sha256_of(path) != entry["sha256"]:
+            raise CheckpointError(f"shipped weights {path} do not match the sha256 in the manifest")
     return path
 
 
-def load_model(name: Optional[str] = None, weights: Union[str, Path, None] = None) -> Checkpoint:
-    """Resolve ``name``/``weights`` to a checkpoint (weights win; their config is authoritative)."""
+def load_model(name: Optional[str] = None, weights: Union[str, Path, None] = None):
+    """Resolve ``name``/``weights`` to a :class:`~tracker.models.checkpoint.Checkpoint`
+    (weights win; their config is authoritative). Reading a ``.pt`` file needs torch."""
     if weights is None:
         if name is None:
             raise ValueError("give a model name or weights=PATH")
-        ckpt = load_checkpoint(shipped_weights(name))
+        path = shipped_weights(name)
     else:
-        ckpt = load_checkpoint(weights)
-        if name is not None and name in architectures():
-            expected = model_config(name)
-            if (ckpt.config.backbone, ckpt.config.head.kind) != (expected.backbone, expected.head.kind):
-                raise CheckpointError(
-                    f"{weights} holds a {ckpt.config.name!r} model ({ckpt.config.backbone.name}/"
-                    f"{ckpt.config.head.kind}), not {name!r}"
-                )
+        path = Path(weights)
+        if not path.is_file():  # before importing torch: a typo fails at once
+            raise CheckpointError(f"checkpoint not found: {path}")
+    require_torch(f"reading the checkpoint {path}")
+    from .models.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(path)
+    if weights is not None and name is not None and name in architectures():
+        expected = model_config(name)
+        if (ckpt.config.backbone, ckpt.config.head.kind) != (expected.backbone, expected.head.kind):
+            raise CheckpointError(
+                f"{weights} holds a {ckpt.config.name!r} model ({ckpt.config.backbone.name}/"
+                f"{ckpt.config.head.kind}), not {name!r}"
+            )
     return ckpt
+
+
+def check_model_options(name: Optional[str], weights: Union[str, Path, None] = None,
+                        overrides: Optional[Mapping[str, Any]] = None) -> None:
+    """Fail as :func:`load_tracker` would on a model name, weights file or override that is
+    wrong, without loading anything: commands check their arguments before the seconds of
+    opening a video or loading a model. A ``weights=`` checkpoint's own config needs torch
+    to read, so overrides of it are checked when it loads."""
+    if weights is not None:
+        if not Path(weights).is_file():
+            raise CheckpointError(f"checkpoint not found: {weights}")
+        return
+    cfg = shipped_config(name or DEFAULT_MODEL)
+    if overrides:
+        with_overrides(cfg, overrides)
 
 
 BACKENDS = ("auto", "torch", "onnxruntime")
 
 
-def onnxruntime_available() -> bool:
-    try:
-        import onnx  # noqa: F401  (the in-memory export)
-        import onnxruntime  # noqa: F401
-    except ImportError:
-        return False
-    return True
+def _graph_shapes(cfg: ModelConfig) -> Tuple[Any, ...]:
+    """What fixes the shipped graphs' shapes: a config that changes any of it (an override
+    of ``siamfc.scale_search``, say) needs graphs exported for it."""
+    return cfg.backbone, cfg.neck, cfg.head, cfg.tracker, cfg.tracking.exemplar_size, cfg.kernels_per_target
+
+
+def _auto_backend(cfg: ModelConfig, device: str, fast: bool) -> str:
+    """The model's measured faster CPU runtime (``cpu_backend``), onnxruntime without torch."""
+    wanted = cfg.cpu_backend
+    if wanted not in ("torch", "onnxruntime"):
+        raise ConfigError(f"cpu_backend must be torch or onnxruntime, got {wanted!r}")
+    if device == "cpu" and fast and (wanted == "onnxruntime" or not torch_installed()):
+        return "onnxruntime"
+    return "torch"
 
 
 # the shipped default: ImageNet MobileNetV2 features, val AUC 0.59 (light_fc_fast 0.51) at its speed (README, "Models")
@@ -112,7 +157,7 @@ DEFAULT_MODEL = "mobilenet_fc"
 def load_tracker(
     name: Optional[str] = None,
     weights: Union[str, Path, None] = None,
-    device: Union[str, torch.device, None] = "cpu",
+    device: Any = "cpu",
     config: Optional[ModelConfig] = None,
     fast: bool = True,
     backend: str = "auto",
@@ -125,16 +170,17 @@ def load_tracker(
     ``load_tracker()`` is the shipped default, ``DEFAULT_MODEL``.
 
     ``config`` replaces the checkpoint's tracking hyper-parameters (it must describe the
-    same network); ``overrides`` changes some of them, ``{"siamrpn.lr": 0.2}``. ``fast``
-    folds BatchNorm and uses channels-last convolutions. ``backend`` runs the network in
-    ``"torch"`` or, on the CPU, ``"onnxruntime"`` (the network exported in memory);
-    ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of its
-    config: onnxruntime, 1.5-2x eager torch, for the light models) when ``fast`` is set.
+    same network); ``overrides`` changes some of them, ``{"siamrpn.lr": 0.2}``. ``backend``
+    runs the network in ``"torch"`` or, on the CPU, ``"onnxruntime"``: a shipped model on
+    the graphs shipped with it (no export, no torch), a ``weights=`` checkpoint exported in
+    memory. ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of
+    its config: onnxruntime, 1.5-2x eager torch, for the light models) when ``fast`` is
+    set, and onnxruntime wherever torch is not installed. ``fast`` folds BatchNorm and uses
+    channels-last convolutions in torch; ``fast=False`` runs the network exactly as trained.
     Every path computes the same network up to float rounding, and the tracker keeps its
     centre on the crop grid so that rounding does not compound: the paths give the same
     boxes over whole sequences (benchmarks/results/export.md), bar a rare straddle of a
-    grid line at a point where the track is ambiguous anyway. ``fast=False`` runs the
-    network exactly as trained.
+    grid line at a point where the track is ambiguous anyway.
 
     On the CPU the runtime's thread count follows the machine's load
     (:class:`~tracker.threads.ThreadPolicy`: the cores nobody else is using at load, at
@@ -143,37 +189,55 @@ def load_tracker(
 
     On a CUDA ``device`` with ``fast`` the search branch is replayed from CUDA graphs and
     crops are uploaded from pinned memory (:mod:`tracker.models.cuda`); ``half`` adds fp16
-    autocast there.
+    autocast there. PyTorch is needed for ``weights=`` (a ``.pt`` file), ``backend="torch"``,
+    ``fast=False`` and CUDA: without it they raise a one-line
+    :class:`~tracker.errors.MissingDependencyError` naming the ``torch`` extra.
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
     dev = resolve_device(device)  # before any loading: a bad device fails at once
-    ckpt = load_model(DEFAULT_MODEL if name is None and weights is None else name, weights)
-    if config is not None:
-        if (config.backbone, config.head) != (ckpt.config.backbone, ckpt.config.head):
-            raise CheckpointError("config describes a different network than the checkpoint")
-        ckpt.config = config
-    if overrides:
-        ckpt.config = with_overrides(ckpt.config, overrides)
-    net = ckpt.build()
-    if half and not (fast and dev.type == "cuda"):
+    if half and not (fast and dev.startswith("cuda")):
         raise DeviceError("half=True (--half) is the fast CUDA path: it needs device='cuda' and fast=True")
+    if name is None and weights is None:
+        name = DEFAULT_MODEL
+    ckpt = None if weights is None else load_model(name, weights)
+    entry = shipped_entry(name) if ckpt is None else None
+    shipped = shipped_config(name) if ckpt is None else ckpt.config
+    cfg = shipped
+    if config is not None:
+        if (config.backbone, config.head) != (cfg.backbone, cfg.head):
+            raise CheckpointError("config describes a different network than the checkpoint")
+        cfg = config
+    if overrides:
+        cfg = with_overrides(cfg, overrides)
     if backend == "auto":
-        wanted = ckpt.config.cpu_backend
-        if wanted not in ("torch", "onnxruntime"):
-            raise ConfigError(f"cpu_backend must be torch or onnxruntime, got {wanted!r}")
-        backend = "onnxruntime" if wanted == "onnxruntime" and fast and dev.type == "cpu" and onnxruntime_available() else "torch"
+        backend = _auto_backend(cfg, dev, fast)
+    policy = ThreadPolicy(max_threads, forced=threads) if dev == "cpu" else None
     if backend == "onnxruntime":
-        if dev.type != "cpu":
-            raise DeviceError(f"the onnxruntime backend runs on the CPU, not on {dev}")
-        if not onnxruntime_available():
-            raise ImportError("backend='onnxruntime' needs the onnx and onnxruntime packages (pip install onnx onnxruntime)")
         from .export.runtime import ExportedNet
 
-        policy = ThreadPolicy(max_threads, forced=threads)
-        return build_tracker(ExportedNet.from_network(net, policy.threads), ckpt.config, "cpu", policy)
+        if dev != "cpu":
+            raise DeviceError(f"the onnxruntime backend runs on the CPU, not on {dev}")
+        graphs = entry.get("graphs") if entry is not None else None
+        if graphs is not None and _graph_shapes(cfg) == _graph_shapes(shipped):
+            if graphs.get("weights_sha256") != entry["sha256"]:
+                raise CheckpointError(f"the shipped graphs of {name!r} were exported from other weights: "
+                                      f"run python scripts/ship_graphs.py --name {name}")
+            return build_tracker(ExportedNet.from_shipped(graphs, entry["config"], weights_dir(), policy.threads), cfg, "cpu", policy)
+        require_onnx("an onnxruntime tracker on weights=PATH or on overrides that change the shipped graphs' shapes (an in-memory export)")
+        ckpt = ckpt or load_model(name)
+        ckpt.config = cfg
+        return build_tracker(ExportedNet.from_network(ckpt.build(), policy.threads), cfg, "cpu", policy)
+    torch = require_torch("backend='torch'" if fast else "fast=False (the network exactly as trained)")
+    from .models.cuda import CudaNet
+    from .models.fuse import optimize_for_inference
+    from .models.torchnet import TorchNet
+
+    ckpt = ckpt or load_model(name)
+    ckpt.config = cfg
+    net = ckpt.build()
     if fast:
-        net = optimize_for_inference(net, dev)
-        if dev.type == "cuda":
+        net = optimize_for_inference(net, torch.device(dev))
+        if dev.startswith("cuda"):
             net = CudaNet(net, dev, half=half)
-    return build_tracker(net, ckpt.config, dev, ThreadPolicy(max_threads, forced=threads) if dev.type == "cpu" else None)
+    return build_tracker(TorchNet(net, dev), cfg, dev, policy)

@@ -12,6 +12,7 @@ from ..inputs import as_bgr_frame, validate_box
 from ..trackers.base import TrackResult
 
 NANO_DIR_ENV = "SIAMTRACK_NANOTRACK_DIR"
+BASELINES = ("csrt", "kcf", "mil", "nano")
 
 
 def _factory(name: str):
@@ -50,6 +51,8 @@ class OpenCVTracker:
 
     def __init__(self, name: str, nano_dir: Optional[str] = None) -> None:
         self.name = name
+        if name not in BASELINES:
+            raise TrackerError(f"unknown baseline {name!r} ({', '.join(BASELINES)})")
         if name == "nano":
             files = nano_files(nano_dir)
             if files is None or not hasattr(cv2, "TrackerNano"):

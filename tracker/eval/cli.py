@@ -7,6 +7,7 @@ import sys
 
 from ..data.readers import read_dataset
 from ..errors import DatasetError, TrackerError
+from ..video.cli import positive_int
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--baselines", default="auto", help="comma list of csrt,kcf,mil,nano; 'auto' = those available; 'none'")
     p.add_argument("--results-dir", required=True, help="got10k-layout results: DIR/<tracker>/<seq>/<seq>_001.txt")
     p.add_argument("--report", help="folder for report.md/.json and plots")
-    p.add_argument("--workers", type=int, default=1, help="parallel worker processes")
+    p.add_argument("--workers", type=positive_int, default=1, help="parallel worker processes")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="run sequences as Ray tasks (ADDRESS of a cluster, or none for a local instance)")
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that already have results")
@@ -31,7 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="tracker hyper-parameter for our models, e.g. siamrpn.lr=0.2 (repeatable)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
-                   help="network runtime (auto: onnxruntime on the CPU when installed)")
+                   help="network runtime (auto: the model's faster CPU runtime; onnxruntime where torch is not installed)")
     p.add_argument("--plain", action="store_true",
                    help="run the network exactly as trained (no BatchNorm folding, no onnxruntime): the reference for a fast path's AUC")
     p.set_defaults(func=run)
@@ -41,8 +42,9 @@ def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from ..config import parse_overrides
-    from ..zoo import list_models
-    from .baselines import available_baselines
+    from ..network import resolve_device
+    from ..zoo import check_model_options, list_models
+    from .baselines import OpenCVTracker, available_baselines
     from .experiment import TrackerSpec, run_experiment
     from .report import write_report
 
@@ -55,17 +57,24 @@ def run(args: argparse.Namespace) -> int:
             raise DatasetError(f"--sequences: no sequence {', '.join(unknown) or repr(args.sequences)} in {args.root} "
                                f"({len(sequences)} sequences: {names})")
         sequences = [s for s in sequences if s.name in wanted]
+    # every argument is checked before the first sequence runs (in workers, where errors come late)
     models = args.model or ([] if args.weights else list_models())
     if args.weights and len(models) > 1:
         raise TrackerError("--weights applies to a single --model")
+    overrides = parse_overrides(args.overrides)
+    for m in models or [None]:
+        check_model_options(m, args.weights, overrides)
+    resolve_device(args.device)
     specs = [TrackerSpec(name=args.name or m or "custom", model=m, weights=args.weights, device=args.device, backend=args.backend,
-                         overrides=tuple(parse_overrides(args.overrides).items()), fast=not args.plain) for m in (models or [None])]
+                         overrides=tuple(overrides.items()), fast=not args.plain) for m in (models or [None])]
     if args.baselines == "auto":
         baselines = available_baselines()
     elif args.baselines == "none":
         baselines = []
     else:
         baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
+        for b in baselines:
+            OpenCVTracker(b)  # an unknown or unavailable one fails here
     specs += [TrackerSpec(name=f"opencv_{b}", kind="opencv", model=b) for b in baselines]
     total = len(specs) * len(sequences)
     bar = tqdm(total=total, unit="seq", file=sys.stderr)

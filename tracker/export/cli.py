@@ -15,6 +15,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..extras import require_onnx
+
+    require_onnx("siamtrack export")
     from ..zoo import DEFAULT_MODEL, load_model
     from .onnx import export_onnx
     from .openvino import export_openvino, require_openvino

@@ -1,32 +1,41 @@
-"""Run exported graphs behind the tracker: a drop-in for :class:`SiameseNet` whose
-``template``/``track`` call onnxruntime or OpenCV's DNN module instead of PyTorch.
+"""Run exported graphs behind the tracker: a :class:`~tracker.network.Network` whose
+``template``/``track`` call onnxruntime, OpenCV's DNN module or OpenVINO (no torch).
 
-Two uses: trackers over the files of ``siamtrack export`` (:func:`load_exported_tracker`),
-and the CPU fast path of :func:`tracker.zoo.load_tracker` (``backend="onnxruntime"``),
-which exports the network in memory with a free batch axis. onnxruntime runs small
-mobile networks two to four times faster than eager PyTorch on a CPU, because it fuses
-and plans the whole graph instead of dispatching each convolution from Python.
+Three uses: the CPU runtime of :func:`tracker.zoo.load_tracker` (``backend="onnxruntime"``)
+on the graphs shipped in ``weights/`` (:meth:`ExportedNet.from_shipped`), the same graphs
+exported in memory from a checkpoint (:meth:`ExportedNet.from_network`, needs torch), and
+trackers over the files of ``siamtrack export`` (:func:`load_exported_tracker`).
+onnxruntime runs small mobile networks two to four times faster than eager PyTorch on a
+CPU, because it fuses and plans the whole graph instead of dispatching each convolution
+from Python.
 """
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
-import torch
 
 from ..config import from_dict
 from ..errors import CheckpointError
-from ..models import SiameseNet
 from ..threads import ThreadPolicy, usable_cores
 from ..trackers import SiameseTracker, build_tracker
 
 Graph = Union[bytes, str, Path]
 
 
+def _default_threads() -> int:
+    """torch's thread count where torch is loaded anyway (a caller may have set it), else
+    the cores this process may use."""
+    torch = sys.modules.get("torch")
+    return torch.get_num_threads() if torch is not None else len(os.sched_getaffinity(0))
+
+
 def onnxruntime_session(graph: Graph, threads: Optional[int] = None):
-    """An onnxruntime CPU session with a fixed thread count (default: torch's).
+    """An onnxruntime CPU session with a fixed thread count (default: torch's, or the cores).
 
     Worker threads do not spin while idle: on a 2-core machine spinning threads take the
     core that decodes the next frame, and the tracker gets slower, not faster.
@@ -34,7 +43,7 @@ def onnxruntime_session(graph: Graph, threads: Optional[int] = None):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, threads or torch.get_num_threads())
+    opts.intra_op_num_threads = max(1, threads or _default_threads())
     opts.inter_op_num_threads = 1
     opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
@@ -43,8 +52,8 @@ def onnxruntime_session(graph: Graph, threads: Optional[int] = None):
 
 
 class ExportedNet:
-    """``template(z)``/``track(x, *kernels)`` over two exported graphs (``backend``: ort |
-    opencv | openvino; the last takes the IR files of ``--format openvino``)."""
+    """``template(crops)``/``track(crops, *kernels)`` over two exported graphs (``backend``:
+    ort | opencv | openvino; the last takes the IR files of ``--format openvino``)."""
 
     def __init__(self, template: Graph, search: Graph, meta: Dict[str, Any], backend: str = "ort", threads: Optional[int] = None,
                  one_target_search: Optional[Graph] = None) -> None:
@@ -70,7 +79,7 @@ class ExportedNet:
                 raise ValueError("the openvino backend reads exported IR files, not in-memory graphs")
         elif backend != "ort":
             raise ValueError(f"unknown backend {backend!r} (ort, opencv, openvino)")
-        self._by_threads: Dict[int, tuple] = {}
+        self._by_threads: Dict[int, list] = {}
         self.set_threads(threads or usable_cores())
 
     def set_threads(self, threads: int) -> None:
@@ -83,16 +92,24 @@ class ExportedNet:
         if self._one_target is not None:
             self._one_target_shape = tuple(self._one_target.get_inputs()[0].shape)
 
-    def _sessions(self, threads: int) -> tuple:
+    def _sessions(self, threads: int) -> list:
         template, search, one_target = self._graphs
         if self.backend == "ort":
-            return (onnxruntime_session(template, threads), onnxruntime_session(search, threads),
-                    None if one_target is None else onnxruntime_session(one_target, threads))
+            if one_target is None:
+                return [onnxruntime_session(template, threads), onnxruntime_session(search, threads), None]
+            # the general search graph waits for its first call (a pool, a wider crop): a
+            # single tracker never pays for loading it
+            return [onnxruntime_session(template, threads), None, onnxruntime_session(one_target, threads)]
         if self.backend == "openvino":
             from .openvino import compile_ir
 
-            return compile_ir(Path(template), threads), compile_ir(Path(search), threads), None
-        return (*self._opencv, None)
+            return [compile_ir(Path(template), threads), compile_ir(Path(search), threads), None]
+        return [*self._opencv, None]
+
+    def _general_search(self):
+        if self._search is None:
+            self._search = self._by_threads[self.threads][1] = onnxruntime_session(self._graphs[1], self.threads)
+        return self._search
 
     @classmethod
     def from_files(cls, config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> "ExportedNet":
@@ -115,57 +132,52 @@ class ExportedNet:
         return cls(path.parent / files[0], path.parent / files[1], meta, backend, threads)
 
     @classmethod
-    def from_network(cls, net: SiameseNet, threads: Optional[int] = None) -> "ExportedNet":
-        """``net`` exported in memory and run by onnxruntime: a search graph with free batch
-        and crop size (pools, re-detection) and, for heads that correlate by convolution, a
-        static one keeping those convolutions for the common call - one target's tracking
-        crops - where it is about twice as fast as the Slice + MatMul form (light: 3.3 vs 6.4 ms)."""
-        from .onnx import onnx_graphs
+    def from_shipped(cls, graphs: Dict[str, Any], config: Dict[str, Any], folder: Union[str, Path],
+                     threads: Optional[int] = None) -> "ExportedNet":
+        """The graphs shipped beside a model's weights (``graphs``: its manifest entry's
+        record of them, ``config``: the entry's config), run by onnxruntime: no export, no torch."""
+        files = {role: Path(folder) / entry["file"] for role, entry in graphs["files"].items()}
+        missing = [str(p) for p in files.values() if not p.is_file()]
+        if missing:
+            raise CheckpointError(f"shipped graphs are missing: {', '.join(missing)} (scripts/ship_graphs.py writes them)")
+        meta = dict(graphs["meta"], config=config)
+        return cls(files["template"], files["search"], meta, "ort", threads, files.get("search_one_target"))
 
-        template, search, meta = onnx_graphs(net, dynamic_batch=True, pixels_last=True)
-        one_target = None
-        if net.config.head.kind != "rpn_pixelwise":  # pixel-wise correlation is a MatMul already
-            one_target = onnx_graphs(net, pixels_last=True, conv_correlation=True, with_template=False)[1]
-        return cls(template, search, meta, "ort", threads, one_target)
+    @classmethod
+    def from_network(cls, net: Any, threads: Optional[int] = None) -> "ExportedNet":
+        """``net`` (a :class:`~tracker.models.SiameseNet`) exported in memory and run by
+        onnxruntime: the graphs :func:`~tracker.export.onnx.runtime_graphs` makes, the
+        ones shipped for the shipped models (needs torch and onnx)."""
+        from .onnx import runtime_graphs
 
-    # the tracker treats the network like a torch module
-    def to(self, *args, **kwargs) -> "ExportedNet":
-        return self
+        graphs, meta = runtime_graphs(net)
+        return cls(graphs["template"], graphs["search"], meta, "ort", threads, graphs.get("search_one_target"))
 
-    def eval(self) -> "ExportedNet":
-        return self
-
-    def _run(self, session, inputs: Dict[str, np.ndarray], outputs: List[str]) -> List[np.ndarray]:
+    def _run(self, session, inputs: Dict[str, np.ndarray], outputs: List[str]) -> Tuple[np.ndarray, ...]:
         if self.backend == "ort":
-            return session.run(outputs, inputs)
+            return tuple(session.run(outputs, inputs))
         if self.backend == "openvino":
             result = session(inputs)
-            return [result[session.output(name)] for name in outputs]
+            return tuple(np.ascontiguousarray(result[session.output(name)]) for name in outputs)
         for name, value in inputs.items():
             session.setInput(value, name)
-        return list(session.forward(outputs))
+        return tuple(np.ascontiguousarray(o) for o in session.forward(outputs))
 
-    @staticmethod
-    def _array(t: torch.Tensor) -> np.ndarray:
-        return np.ascontiguousarray(t.detach().cpu().numpy(), dtype=np.float32)
+    def _pixels(self, crops: np.ndarray) -> np.ndarray:
+        """NHWC crops -> float32 in the graph's layout."""
+        return np.ascontiguousarray(crops if self.pixels_last else np.transpose(crops, (0, 3, 1, 2)), dtype=np.float32)
 
-    def _pixels(self, t: torch.Tensor) -> np.ndarray:
-        """NCHW image batch -> the graph's layout (the tracker's crops are NHWC in memory,
-        so for a pixels-last graph this is a view, not a copy)."""
-        return self._array(t.permute(0, 2, 3, 1) if self.pixels_last else t)
+    def template(self, crops: np.ndarray) -> Tuple[np.ndarray, ...]:
+        return self._run(self._template, {"z": self._pixels(crops)}, self.kernel_names)
 
-    def template(self, z: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        out = self._run(self._template, {"z": self._pixels(z)}, self.kernel_names)
-        return tuple(torch.from_numpy(np.ascontiguousarray(o)) for o in out)
-
-    def track(self, x: torch.Tensor, *kernels: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        if self.search_batch is not None and x.shape[0] != self.search_batch:
-            raise ValueError(f"the exported search graph takes {self.search_batch} crops per call, got {x.shape[0]}")
-        inputs = {"x": self._pixels(x)}
-        inputs.update({n: self._array(k) for n, k in zip(self.kernel_names, kernels)})
-        one_target = self._one_target is not None and inputs["x"].shape == self._one_target_shape and kernels[0].shape[0] == 1
-        session = self._one_target if one_target else self._search
-        return tuple(torch.from_numpy(np.ascontiguousarray(o)) for o in self._run(session, inputs, self.output_names))
+    def track(self, crops: np.ndarray, *kernels: np.ndarray) -> Tuple[np.ndarray, ...]:
+        if self.search_batch is not None and crops.shape[0] != self.search_batch:
+            raise ValueError(f"the exported search graph takes {self.search_batch} crops per call, got {crops.shape[0]}")
+        inputs = {"x": self._pixels(crops)}
+        inputs.update({n: np.ascontiguousarray(k, dtype=np.float32) for n, k in zip(self.kernel_names, kernels)})
+        if self._one_target is not None and inputs["x"].shape == self._one_target_shape and kernels[0].shape[0] == 1:
+            return self._run(self._one_target, inputs, self.output_names)
+        return self._run(self._general_search(), inputs, self.output_names)
 
 
 def load_exported_tracker(config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> SiameseTracker:

@@ -1,10 +1,7 @@
-"""Tracking post-processing on top of a :class:`~tracker.models.SiameseNet`."""
-from typing import Optional, Union
-
-import torch
+"""Tracking post-processing (numpy) on top of any network runtime (:mod:`tracker.network`)."""
+from typing import Any, Optional
 
 from ..config import ModelConfig
-from ..models import SiameseNet
 from ..threads import ThreadPolicy
 from .base import SiameseTracker, TargetState, TrackResult
 from .pool import TrackerPool
@@ -14,10 +11,10 @@ from .siamrpn import SiamRPNTracker
 TRACKERS = {"siamfc": SiamFCTracker, "siamrpn": SiamRPNTracker}
 
 
-def build_tracker(net: SiameseNet, config: ModelConfig, device: Union[str, torch.device, None] = "cpu",
-                  thread_policy: Optional[ThreadPolicy] = None) -> SiameseTracker:
-    """The tracker class named by ``config.tracker`` around ``net`` (on the CPU, with
-    ``thread_policy`` or a fresh :class:`~tracker.threads.ThreadPolicy`)."""
+def build_tracker(net: Any, config: ModelConfig, device: Any = "cpu", thread_policy: Optional[ThreadPolicy] = None) -> SiameseTracker:
+    """The tracker class named by ``config.tracker`` around ``net`` (a
+    :class:`~tracker.network.Network`, or a torch module run on ``device``); on the CPU
+    with ``thread_policy`` or a fresh :class:`~tracker.threads.ThreadPolicy`."""
     try:
         cls = TRACKERS[config.tracker]
     except KeyError:

@@ -1,8 +1,10 @@
-"""What every Siamese tracker shares: input checks, crops to tensors, template caching.
+"""What every Siamese tracker shares: input checks, crop batches, template caching.
 
-Per-target state lives in a small :class:`TargetState`, separate from the tracker
-object, so a pool can batch many targets through the same network call and still
-run exactly the post-processing of the single-target tracker.
+Numpy and OpenCV only: the network sits behind :class:`~tracker.network.Network`
+(numpy in, numpy out), so the same post-processing runs on every runtime. Per-target
+state lives in a small :class:`TargetState`, separate from the tracker object, so a pool
+can batch many targets through the same network call and still run exactly the
+post-processing of the single-target tracker.
 """
 from __future__ import annotations
 
@@ -10,18 +12,16 @@ import abc
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
-import torch
 
 from ..config import ModelConfig
-from ..errors import DeviceError, InvalidFrameError, NotInitializedError
+from ..errors import InvalidFrameError, NotInitializedError
 from ..geometry import Box, context_size, cxcywh_to_xywh, snap_to_crop_grid, xywh_to_cxcywh
 from ..inputs import as_bgr_frame, validate_box
-from ..models import SiameseNet
-from ..models.cuda import HostStaging
+from ..network import Network, as_network, resolve_device
 from ..threads import ThreadPolicy
 
 log = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ class TargetState:
     size: np.ndarray
     avg_color: Tuple[float, float, float]
     frame_shape: Tuple[int, int]
-    kernels: Tuple[torch.Tensor, ...] = ()
+    kernels: Tuple[np.ndarray, ...] = ()
     extra: dict = field(default_factory=dict)
 
     @property
@@ -53,37 +53,20 @@ class TargetState:
         return cxcywh_to_xywh(self.center, self.size)
 
 
-def resolve_device(device: Union[str, torch.device, None]) -> torch.device:
-    """``None``/``"auto"`` picks CUDA when present; an unavailable device is a clear error."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise DeviceError(f"unknown device {device!r} (cpu, cuda, cuda:N or auto)") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        build = "a CPU-only build" if torch.version.cuda is None else f"built for CUDA {torch.version.cuda}"
-        raise DeviceError(f"device {str(device)!r} was requested but no CUDA device is available (torch {torch.__version__} is {build})")
-    if dev.type not in ("cpu", "cuda"):
-        raise DeviceError(f"device {str(device)!r} is not supported (cpu, cuda, cuda:N or auto)")
-    return dev
-
-
 class SiameseTracker(abc.ABC):
     """``init(frame, box)`` once, then ``update(frame)`` every frame."""
 
-    def __init__(self, net: SiameseNet, config: ModelConfig, device: Union[str, torch.device, None] = "cpu",
-                 thread_policy: Optional[ThreadPolicy] = None) -> None:
+    def __init__(self, net: Any, config: ModelConfig, device: Any = "cpu", thread_policy: Optional[ThreadPolicy] = None) -> None:
+        """``net``: a :class:`~tracker.network.Network`, or a torch module (run on ``device``)."""
         self.config = config
         self.device = resolve_device(device)
-        self.net = net.to(self.device).eval()
+        self.net: Network = as_network(net, self.device)
         self._state: Optional[TargetState] = None
-        self._staging = HostStaging(self.device) if self.device.type == "cuda" else None
         # CPU runtimes get a thread count that follows the machine's load (tracker.threads)
         self.thread_policy = None
-        if self.device.type == "cpu":
+        if self.device == "cpu":
             self.thread_policy = thread_policy or ThreadPolicy()
-            self.thread_policy.bind(getattr(self.net, "set_threads", torch.set_num_threads))
+            self.thread_policy.bind(getattr(self.net, "set_threads", lambda threads: None))  # a runtime without a count of its own
 
     # -- public API -------------------------------------------------------
     @property
@@ -105,10 +88,8 @@ class SiameseTracker(abc.ABC):
         state = self.state
         with self.frame_threads():
             image = self.check_frame(frame, state)
-            crops = self.search_crops(image, state)
-            with torch.inference_mode():
-                outputs = self.net.track(self.to_tensor(crops), *state.kernels)
-            return self.locate(state, [o.float().cpu().numpy() for o in outputs])
+            outputs = self.net.track(self.batch(self.search_crops(image, state)), *state.kernels)
+            return self.locate(state, list(outputs))
 
     def frame_threads(self):
         """A frame's context: timed for the thread policy, OpenCV's pool scoped to its count."""
@@ -126,10 +107,9 @@ class SiameseTracker(abc.ABC):
         state.kernels = self.template_kernels(image, state)
         return state
 
-    def template_kernels(self, image: np.ndarray, state: TargetState) -> Tuple[torch.Tensor, ...]:
+    def template_kernels(self, image: np.ndarray, state: TargetState) -> Tuple[np.ndarray, ...]:
         """The target's cached kernels: the template branch on its exemplar crop."""
-        with torch.inference_mode():
-            return tuple(self.net.template(self.to_tensor([self.exemplar_crop(image, state)])))
+        return tuple(self.net.template(self.batch([self.exemplar_crop(image, state)])))
 
     @staticmethod
     def check_frame(frame: Any, state: TargetState) -> np.ndarray:
@@ -141,21 +121,10 @@ class SiameseTracker(abc.ABC):
             )
         return image
 
-    def to_tensor(self, crops: Sequence[np.ndarray]) -> torch.Tensor:
-        """uint8 HxWx3 BGR crops -> float (N, 3, H, W) in the network's channel order.
-
-        The result is an NHWC buffer seen as NCHW: channels-last for PyTorch's convolutions.
-        On the CPU the conversion is numpy's (one thread): a tiny torch op costs milliseconds
-        when its thread pool has to wait for a core that another process holds. On a GPU the
-        uint8 bytes travel (4x less than floats), asynchronously from page-locked memory.
-        """
+    def batch(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """uint8 HxWx3 BGR crops -> one (N, H, W, 3) uint8 batch in the network's channel order."""
         batch = np.stack(crops)
-        if self.config.input_order == "rgb":
-            batch = batch[..., ::-1]
-        if self.device.type == "cpu":
-            return torch.from_numpy(batch.astype(np.float32)).permute(0, 3, 1, 2)
-        tensor = self._staging.upload(batch)  # upload bytes from pinned memory, convert there
-        return tensor.permute(0, 3, 1, 2).float()
+        return batch[..., ::-1] if self.config.input_order == "rgb" else batch
 
     def searching(self, state: TargetState) -> bool:
         """A long-term tracker that has lost its target re-detects over a wider crop."""

@@ -12,7 +12,6 @@ import itertools
 from typing import Any, Dict, Hashable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
-import torch
 
 from ..errors import InvalidFrameError, TrackerError
 from .base import SiameseTracker, TargetState, TrackResult
@@ -23,7 +22,7 @@ class TrackerPool:
         self.tracker = tracker
         self._targets: Dict[int, Tuple[Hashable, TargetState]] = {}
         self._ids = itertools.count()
-        self._stacked: Optional[Tuple[List[int], Tuple[torch.Tensor, ...]]] = None
+        self._stacked: Optional[Tuple[List[int], Tuple[np.ndarray, ...]]] = None
 
     def __len__(self) -> int:
         return len(self._targets)
@@ -46,11 +45,11 @@ class TrackerPool:
         del self._targets[target_id]
         self._stacked = None
 
-    def _kernels(self) -> Tuple[List[int], Tuple[torch.Tensor, ...]]:
+    def _kernels(self) -> Tuple[List[int], Tuple[np.ndarray, ...]]:
         if self._stacked is None:
             ids = list(self._targets)
             parts = [self._targets[i][1].kernels for i in ids]
-            self._stacked = (ids, tuple(torch.cat(group, dim=0) for group in zip(*parts)))
+            self._stacked = (ids, tuple(np.concatenate(group, axis=0) for group in zip(*parts)))
         return self._stacked
 
     def update(self, frames: Union[Any, Mapping[Hashable, Any]]) -> Dict[int, TrackResult]:
@@ -88,12 +87,10 @@ class TrackerPool:
             rows = [row for row, _, _ in members]
             group_kernels = kernels
             if len(rows) != len(ids):
-                index = torch.tensor(rows, device=kernels[0].device)
-                group_kernels = tuple(k.index_select(0, index) for k in kernels)
+                group_kernels = tuple(k[rows] for k in kernels)
             crops = [c for _, _, target_crops in members for c in target_crops]
             per_target = len(members[0][2])
-            with torch.inference_mode():
-                outputs = [o.float().cpu().numpy() for o in self.tracker.net.track(self.tracker.to_tensor(crops), *group_kernels)]
+            outputs = self.tracker.net.track(self.tracker.batch(crops), *group_kernels)
             for n, (_, i, _) in enumerate(members):
                 part = [o[n * per_target : (n + 1) * per_target] for o in outputs]
                 results[i] = self.tracker.locate(self._targets[i][1], part)

@@ -1,6 +1,11 @@
-"""SiamFC post-processing (Bertinetto et al., ECCVW 2016), as in siamfc-pytorch:
+"""SiamFC post-processing (Bertinetto et al., ECCVW 2016), after siamfc-pytorch:
 a scale pyramid of search crops, an upsampled response, a cosine window and a
 damped scale update.
+
+The crops differ: ours are exact sub-pixel warps, siamfc-pytorch's snap their corners to
+whole pixels (up to half a pixel off centre), so the two part at the first frame even on
+the same weights; ``siamfc.crop: siamfc-pytorch`` cuts its crops and gives its boxes (its
+boxes are 1-based: ours plus one). Our centre also stays in the frame and on a 1/8-px grid.
 
 ``siamfc.scale_search: templates`` searches the same scales with one search crop and a
 pyramid of template kernels made once at init: the backbone runs once per frame instead
@@ -12,14 +17,20 @@ from typing import List, Tuple
 
 import cv2
 import numpy as np
-import torch
 
-from ..geometry import context_size, crop_and_resize, hann_window
+from ..config import SiamFCParams
+from ..geometry import context_size, hann_window, square_crop
 from .base import SiameseTracker, TargetState, TrackResult
 
 
 def _sigmoid(x: float) -> float:
     return float(1.0 / (1.0 + np.exp(-x)))
+
+
+def scale_factors(p: SiamFCParams) -> np.ndarray:
+    """The scale pyramid's factors, ``scale_step`` to the powers ``-n//2 .. n//2``."""
+    half = p.scale_num // 2
+    return p.scale_step ** np.linspace(-half, half, p.scale_num)
 
 
 class SiamFCTracker(SiameseTracker):
@@ -35,27 +46,25 @@ class SiamFCTracker(SiameseTracker):
         """The exemplar crop; ``scale`` > 1 crops a region that much smaller, so the target
         looks that much larger (the template of a target grown by ``scale``)."""
         p = self.config.siamfc
-        return crop_and_resize(image, state.center, context_size(state.size, p.context) / scale, p.exemplar_size, state.avg_color)
+        return square_crop(image, state.center, context_size(state.size, p.context) / scale, p.exemplar_size, state.avg_color, p.crop)
 
-    def template_kernels(self, image: np.ndarray, state: TargetState) -> Tuple[torch.Tensor, ...]:
+    def template_kernels(self, image: np.ndarray, state: TargetState) -> Tuple[np.ndarray, ...]:
         if self.config.siamfc.scale_search == "crops":
             return super().template_kernels(image, state)
-        with torch.inference_mode():  # one call per crop: exported template graphs take one
-            kernels = torch.cat([self.net.template(self.to_tensor([self.exemplar_crop(image, state, f)]))[0]
-                                 for f in self.scale_factors])
+        # one call per crop: exported template graphs take one
+        kernels = np.concatenate([self.net.template(self.batch([self.exemplar_crop(image, state, f)]))[0]
+                                  for f in self.scale_factors])
         # equal norms: a tighter crop holds more of the target, and its kernel would win the
         # scale choice by its energy alone (val AUC 0.467 unequalised, 0.513 equalised)
-        norms = kernels.flatten(1).norm(dim=1)
-        kernels = kernels * (norms[len(norms) // 2] / norms.clamp_min(1e-12)).view(-1, 1, 1, 1)
-        return (kernels.reshape(1, -1, *kernels.shape[2:]),)  # (1, S*C, h, w): S maps per crop
+        norms = np.linalg.norm(kernels.reshape(len(kernels), -1), axis=1)
+        kernels = kernels * (norms[len(norms) // 2] / np.maximum(norms, 1e-12)).reshape(-1, 1, 1, 1)
+        return (kernels.reshape(1, -1, *kernels.shape[2:]).astype(np.float32),)  # (1, S*C, h, w): S maps per crop
 
     @property
     def scale_factors(self) -> np.ndarray:
         factors = getattr(self, "_scale_factors", None)
         if factors is None:
-            p = self.config.siamfc
-            half = p.scale_num // 2
-            factors = self._scale_factors = p.scale_step ** np.linspace(-half, half, p.scale_num)
+            factors = self._scale_factors = scale_factors(self.config.siamfc)
         return factors
 
     def search_crops(self, image: np.ndarray, state: TargetState) -> List[np.ndarray]:
@@ -63,9 +72,9 @@ class SiamFCTracker(SiameseTracker):
         x_sz = state.extra["x_sz"]
         if self.searching(state):  # one wide crop at the current scale
             size = self.lost_search_size(state, p.instance_size, p.context)
-            return [crop_and_resize(image, state.center, x_sz * size / p.instance_size, size, state.avg_color)]
+            return [square_crop(image, state.center, x_sz * size / p.instance_size, size, state.avg_color, p.crop)]
         factors = self.scale_factors if p.scale_search == "crops" else (1.0,)
-        return [crop_and_resize(image, state.center, x_sz * f, p.instance_size, state.avg_color) for f in factors]
+        return [square_crop(image, state.center, x_sz * f, p.instance_size, state.avg_color, p.crop) for f in factors]
 
     def _weighted_window(self, size: int) -> np.ndarray:
         """The cosine window, summing to one, times ``window_influence`` (float32, cached)."""

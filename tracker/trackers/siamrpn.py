@@ -1,12 +1,19 @@
-"""SiamRPN post-processing (Li et al., CVPR 2018), as in pysot's ``SiamRPNTracker``:
-anchor decoding, scale/ratio change penalty, cosine window, damped size update."""
+"""SiamRPN post-processing (Li et al., CVPR 2018), after pysot's ``SiamRPNTracker``:
+anchor decoding, scale/ratio change penalty, cosine window, damped size update.
+
+The crops differ: ours are exact sub-pixel warps, pysot's ``get_subwindow`` places its
+window at ``floor(pos - (sz + 1) / 2 + 0.5)``, about a pixel up-left of centre, and pysot
+reports ``cx - w/2`` where its init took ``x + (w - 1)/2``; so the two part at the first
+frame even on the same weights. ``siamrpn.crop: pysot`` does both and gives its boxes
+(our centre also stays on a 1/8-px grid).
+"""
 from __future__ import annotations
 
 from typing import List, NamedTuple
 
 import numpy as np
 
-from ..geometry import context_size, crop_and_resize, hann_window
+from ..geometry import Box, context_size, hann_window, square_crop
 from .anchors import anchor_grid
 from .base import SiameseTracker, TargetState, TrackResult
 
@@ -73,7 +80,7 @@ class SiamRPNTracker(SiameseTracker):
     def exemplar_crop(self, image: np.ndarray, state: TargetState) -> np.ndarray:
         p = self.config.siamrpn
         side = round(context_size(state.size, p.context))
-        return crop_and_resize(image, state.center, side, p.exemplar_size, state.avg_color)
+        return square_crop(image, state.center, side, p.exemplar_size, state.avg_color, p.crop)
 
     def instance_size(self, state: TargetState) -> int:
         """The search crop's side: larger (same scale) while a long-term tracker is lost."""
@@ -85,7 +92,7 @@ class SiamRPNTracker(SiameseTracker):
         instance = self.instance_size(state)
         s_x = context_size(state.size, p.context) * instance / p.exemplar_size
         state.extra["scale_z"] = p.exemplar_size / context_size(state.size, p.context)
-        return [crop_and_resize(image, state.center, round(s_x), instance, state.avg_color)]
+        return [square_crop(image, state.center, round(s_x), instance, state.avg_color, p.crop)]
 
     def _grid(self, score_size: int):
         cache = self.__dict__.setdefault("_grid_cache", {})
@@ -128,4 +135,11 @@ class SiamRPNTracker(SiameseTracker):
             state.size = np.clip(size, p.min_size, [max(width, p.min_size), max(height, p.min_size)])
         if lost.longterm:
             state.extra["lost"] = not confident
-        return TrackResult(box=state.box, score=best_score, ok=confident)
+        return TrackResult(box=self.reported_box(state), score=best_score, ok=confident)
+
+    def reported_box(self, state: TargetState) -> Box:
+        """The state's box; with ``crop: pysot`` as pysot reports it, ``(cx - w/2, cy - h/2, w, h)``."""
+        if self.config.siamrpn.crop != "pysot":
+            return state.box
+        (cx, cy), (w, h) = state.center, state.size
+        return (float(cx - w / 2), float(cy - h / 2), float(w), float(h))

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 from ..config import load_config_file, parse_overrides, to_dict, with_overrides
-from .config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +23,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..extras import require_torch
+
+    require_torch("siamtrack train")
+    from .config import TrainConfig
     from .trainer import STATE_FILE, Trainer
 
     cfg = with_overrides(load_config_file(args.config, TrainConfig), parse_overrides(args.overrides))

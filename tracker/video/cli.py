@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from ..config import load_overrides_file, parse_overrides
-from ..errors import TrackerError
+from ..errors import DeviceError, TrackerError
 from .demo import generate_clip
 from .output import RESULT_SUFFIXES, JsonLines, ResultsFile, VideoOutput, draw
 from .pipeline import TrackedVideo, track_video
@@ -53,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
     p.add_argument("--half", action="store_true", help="fp16 autocast on CUDA")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
-                   help="network runtime (auto: onnxruntime on the CPU when installed)")
+                   help="network runtime (auto: the model's faster CPU runtime; onnxruntime where torch is not installed)")
     p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="tracker hyper-parameter, e.g. siamrpn.lr=0.4")
     p.add_argument("--save", help="write the annotated video here (.mp4 or .avi)")
@@ -111,19 +111,28 @@ def default_model() -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..zoo import list_models
+    from ..network import resolve_device
+    from ..zoo import check_model_options, list_models
 
     if args.list_models:
         print("\n".join(list_models()) or "(no shipped models)")
         return 0
+    # every argument is checked before the video is opened or the model loaded
     demo = args.source is None
     if args.init and args.select:
         raise TrackerError("give either --init or --select, not both")
+    if not demo and not args.init and not args.select:
+        raise TrackerError("give the initial box with --init x,y,w,h (or --select with a display)")
+    boxes = [parse_box(b) for b in args.init] or None
     if (args.select or args.show) and not has_display():
         raise TrackerError("--select/--show need a display (none found: DISPLAY is unset or OpenCV has no GUI); use --init x,y,w,h and --save out.mp4 instead")
     name = args.model or (None if args.weights else default_model())
     overrides = load_overrides_file(args.config) if args.config else {}
     overrides.update(parse_overrides(args.overrides))
+    check_model_options(name, args.weights, overrides)
+    device = resolve_device(args.device)
+    if args.half and not device.startswith("cuda"):
+        raise DeviceError("--half is the fast CUDA path: it needs --device cuda")
     source: Union[str, ArraySource]
     if demo:
         clip = generate_clip()
@@ -131,10 +140,7 @@ def run(args: argparse.Namespace) -> int:
         save = args.save or str(DEMO_DIR / "demo.mp4")
         results = args.results or str(DEMO_DIR / "demo.txt")
     else:
-        if not args.init and not args.select:
-            raise TrackerError("give the initial box with --init x,y,w,h (or --select with a display)")
-        source, boxes = args.source, [parse_box(b) for b in args.init] or None
-        save, results = args.save, args.results
+        source, save, results = args.source, args.save, args.results
     interrupted: List[int] = []
     tracked = track_video(source, boxes, name, select=select_with_mouse if args.select else None, stop=lambda: bool(interrupted),
                           weights=args.weights, device=args.device, backend=args.backend, overrides=overrides, half=args.half)

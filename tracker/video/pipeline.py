@@ -22,6 +22,7 @@ import numpy as np
 
 from ..errors import InvalidBoxError, SourceError, TrackerError
 from ..geometry import Box
+from ..inputs import validate_box
 from ..trackers import SiameseTracker, TrackerPool
 from .sources import ArraySource, FrameSource, SourceFrame, open_source
 
@@ -70,13 +71,14 @@ class TrackedVideo:
     it also counts frames and times, and closes its source when done (or on ``close()``).
 
     The first frame is read and the targets started at construction, so a source without
-    frames or a box outside the frame fails there, before any output is opened.
+    frames or a box outside the frame fails there, before any output is opened; the boxes
+    are checked against that frame before ``tracker`` (a tracker, or a function making
+    one) loads its model.
     """
 
-    def __init__(self, tracker: SiameseTracker, source: FrameSource, boxes: Optional[List[Sequence[float]]],
-                 select: Optional[BoxSelector], stop: Optional[Callable[[], bool]]) -> None:
+    def __init__(self, tracker: Union[SiameseTracker, Callable[[], SiameseTracker]], source: FrameSource,
+                 boxes: Optional[List[Sequence[float]]], select: Optional[BoxSelector], stop: Optional[Callable[[], bool]]) -> None:
         self.source = source
-        self.pool = TrackerPool(tracker)
         self.frames = 0  # frames yielded so far
         self.update_seconds = 0.0  # in the pool's update (all targets), first frame excluded
         self.last_update_seconds = 0.0
@@ -86,8 +88,11 @@ class TrackedVideo:
             first = next(items, None)
             if first is None:
                 raise SourceError(f"no frames were read from {source.name}")
-            self._start = time.perf_counter()
             chosen = as_boxes(boxes if boxes is not None else select(first.image))
+            for box in chosen:
+                validate_box(box, first.image.shape)
+            self.pool = TrackerPool(tracker if isinstance(tracker, SiameseTracker) else tracker())
+            self._start = time.perf_counter()
             ids = [self.pool.add(first.image, box) for box in chosen]
         except BaseException:
             source.close()
@@ -164,7 +169,7 @@ def track_video(
     Without ``boxes``, ``select(first_frame)`` picks them. ``stop()`` returning True ends the
     iteration (checked between frames and while waiting for a live frame). The source is
     opened, the model loaded and the targets started on the first frame here, so their
-    errors come from this call.
+    errors come from this call (source, then boxes, then model).
     """
     from ..zoo import load_tracker
 
@@ -173,10 +178,6 @@ def track_video(
     chosen = None if boxes is None else as_boxes(boxes)
     if isinstance(model, SiameseTracker) and load_options:
         raise TrackerError(f"{', '.join(load_options)}: loading options, but model is a ready tracker")
-    frames = as_source(source)  # first: a bad source fails before seconds of model loading
-    try:
-        tracker = model if isinstance(model, SiameseTracker) else load_tracker(model, **load_options)
-    except BaseException:
-        frames.close()
-        raise
+    frames = as_source(source)  # first: a bad source or box fails before the model loads
+    tracker = model if isinstance(model, SiameseTracker) else lambda: load_tracker(model, **load_options)
     return TrackedVideo(tracker, frames, chosen, select, stop)

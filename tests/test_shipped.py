@@ -1,0 +1,152 @@
+"""The shipped models load from the manifest and their shipped graphs: each graph is what
+the project's export makes of its checkpoint, and loading needs neither an export nor torch."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import boxes_of, track_alone
+from tracker.export.runtime import ExportedNet
+from tracker.video.demo import generate_clip
+from tracker.zoo import list_models, load_model, load_tracker, manifest, shipped_config, weights_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIPPED = list_models()
+
+
+def random_batch(shape, seed):
+    return np.random.default_rng(seed).uniform(0, 255, shape).astype(np.float32)
+
+
+def test_every_shipped_model_ships_its_graphs_within_the_size_budget():
+    from tracker.models.checkpoint import sha256_of
+
+    total = 0
+    for name in SHIPPED:
+        entry = manifest()["models"][name]
+        graphs = entry["graphs"]
+        assert graphs["weights_sha256"] == entry["sha256"]  # exported from the shipped weights
+        roles = {"template", "search", "data"} | ({"search_one_target"} if entry["config"]["head"]["kind"] != "rpn_pixelwise" else set())
+        assert set(graphs["files"]) == roles
+        for record in graphs["files"].values():
+            path = weights_dir() / record["file"]
+            assert path.stat().st_size == record["bytes"] and sha256_of(path) == record["sha256"]
+            total += record["bytes"]
+    assert total < 40e6
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_manifest_config_is_the_checkpoints(name):
+    assert shipped_config(name) == load_model(name).config
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_graphs_are_the_export_of_the_checkpoint(name):
+    """Re-export the .pt in memory (what the shipped files were made by) and compare outputs
+    for one target (the static one-target graph) and two (the free-batch graph)."""
+    entry = manifest()["models"][name]
+    shipped = ExportedNet.from_shipped(entry["graphs"], entry["config"], weights_dir(), threads=1)
+    fresh = ExportedNet.from_network(load_model(name).build(), threads=1)
+    cfg = shipped.config
+    size = cfg.tracking.instance_size
+    for targets in (1, 2):
+        z = random_batch((targets * cfg.kernels_per_target, 127, 127, 3), targets)
+        x = random_batch((targets * cfg.crops_per_frame, size, size, 3), targets + 10)
+        kernels = [shipped.template(z), fresh.template(z)]
+        for a, b in zip(*kernels):
+            assert np.allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(a).max())
+        per_target = tuple(k.reshape(targets, -1, *k.shape[2:]) for k in kernels[0])
+        for a, b in zip(shipped.track(x, *per_target), fresh.track(x, *per_target)):
+            assert a.shape == b.shape
+            assert np.allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(a).max())
+
+
+def test_shipped_graphs_track_like_torch():
+    """The default model on its shipped graphs and on PyTorch: the same boxes."""
+    clip = generate_clip(num_frames=40)
+    ref = boxes_of(track_alone(load_tracker(backend="torch"), clip))
+    got = boxes_of(track_alone(load_tracker(backend="onnxruntime"), clip))
+    assert np.abs(ref - got).max() < 1e-3
+
+
+def test_overrides_that_change_the_graphs_shapes_export_in_memory():
+    tracker = load_tracker("mobilenet_fc", overrides={"siamfc.scale_search": "crops"})
+    clip = generate_clip(num_frames=3)
+    assert len(track_alone(tracker, clip)) == 2
+
+
+# a Python where `import torch` fails, as in an install without the torch extra
+NO_TORCH = "import sys; sys.modules['torch'] = None; sys.modules['onnx'] = None\n"
+
+
+def run_python(code, env=None):
+    return subprocess.run([sys.executable, "-c", NO_TORCH + code], env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})),
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_import_tracker_does_not_import_torch():
+    proc = subprocess.run([sys.executable, "-c", "import sys, tracker, tracker.export, tracker.cli; tracker.cli.build_parser(); "
+                           "print(sorted(m for m in ('torch', 'onnx') if m in sys.modules))"],
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_every_shipped_model_tracks_without_torch():
+    clip = generate_clip(num_frames=4)
+    code = f"""
+import json
+from tracker import TrackerPool, list_models, load_tracker
+from tracker.video.demo import generate_clip
+clip = generate_clip(num_frames=4)
+out = {{}}
+for name in list_models():
+    t = load_tracker(name)
+    t.init(clip.frames[0], clip.boxes[0])
+    pool = TrackerPool(load_tracker(name))
+    pool.add(clip.frames[0], clip.boxes[0])
+    pool.add(clip.frames[0], (10, 10, 40, 40))
+    out[name] = [[t.update(f).box, [r.box for r in pool.update(f).values()]] for f in clip.frames[1:]]
+print(json.dumps(out))
+"""
+    proc = run_python(code)
+    assert proc.returncode == 0, proc.stderr
+    got = json.loads(proc.stdout)
+    assert sorted(got) == SHIPPED
+    for name in SHIPPED:  # the onnxruntime tracker of this process, torch loaded: the same boxes
+        ref = boxes_of(track_alone(load_tracker(name, backend="onnxruntime"), clip))
+        assert np.allclose([single for single, _ in got[name]], ref, atol=1e-6)
+        assert np.allclose([pooled[0] for _, pooled in got[name]], ref, atol=1e-3)  # pool == independent tracker
+
+
+@pytest.mark.parametrize("call, feature", [
+    ("load_tracker(backend='torch')", "backend='torch'"),
+    ("load_tracker(fast=False)", "fast=False"),
+    ("load_tracker(device='cuda')", "device 'cuda'"),
+    ("load_tracker(weights=WEIGHTS)", "reading the checkpoint"),
+    ("load_tracker('mobilenet_fc', overrides={'siamfc.scale_search': 'crops'})", "in-memory export"),
+    ("__import__('tracker.export', fromlist=['x']).export_onnx", "ONNX export"),
+])
+def test_torch_features_without_torch_are_one_clear_error(call, feature):
+    weights = str(weights_dir() / "light.pt")
+    proc = run_python(f"from tracker import load_tracker, MissingDependencyError\nWEIGHTS = {weights!r}\n"
+                      f"try:\n    {call}\nexcept MissingDependencyError as exc:\n    print(exc)\n")
+    assert proc.returncode == 0, proc.stderr
+    assert feature in proc.stdout and 'siamtrack[torch]' in proc.stdout and len(proc.stdout.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args, feature", [
+    (["train", "--config", "configs/train/light.yaml", "--out", "run"], "siamtrack train"),
+    (["export"], "siamtrack export"),
+    (["convert", "x.pth", "--layout", "siamfc-pytorch", "--out", "y.pt"], "siamtrack convert"),
+    (["track", "--backend", "torch"], "backend='torch'"),
+])
+def test_cli_torch_features_without_torch_exit_2(args, feature):
+    proc = run_python(f"from tracker.cli import main; raise SystemExit(main({args!r}))")
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and feature in lines[0] and "siamtrack[torch]" in lines[0]
