@@ -29,8 +29,9 @@ def node_share() -> tuple:
 
 def crop_cache(cfg: TrainConfig, dataset: DatasetConfig, index, pairs: PairConfig, barrier: Callable[[], None]) -> CropCache:
     """The dataset's crop cache, cut now if it is not complete: the ranks of a node each cut
-    a share, wait for each other, then all check it (on a shared file system several nodes
-    cutting one cache write the same files, atomically)."""
+    a share, wait for each other, then check it (on a shared file system several nodes cutting
+    one cache write the same files, atomically). Every rank passes the barrier, whatever it
+    found, so that a rank seeing the cache completed meanwhile does not leave the others waiting."""
     settings = CropSettings(cfg.data.crop_size, pairs.exemplar_size, pairs.context, cfg.data.crop_quality)
     name = f"{dataset.kind}-{re.sub(r'[^A-Za-z0-9_.-]+', '_', Path(dataset.root).name)}"
     cache = CropCache(cfg.data.crop_dir, name, index, settings)
@@ -38,7 +39,8 @@ def crop_cache(cfg: TrainConfig, dataset: DatasetConfig, index, pairs: PairConfi
         local_rank, local_world = node_share()
         workers = cfg.data.crop_workers or max(1, (os.cpu_count() or 1) // local_world)
         cache.build(workers, share=(local_rank, local_world), progress=local_rank == 0)
-        barrier()
+    barrier()
+    if not cache.complete:
         cache.finish()
     log.info("%s: %d crops in %s", dataset.root, int(index.visible.sum()), cache.folder)
     return cache
