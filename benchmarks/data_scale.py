@@ -182,8 +182,8 @@ def throughput(args) -> list:
     shutil.rmtree(base, ignore_errors=True)
     lines = ["# Training data throughput on sot/train", "",
              f"`python benchmarks/data_scale.py throughput {' '.join(sys.argv[2:])}`", "",
-             f"{root} (42 sequences, 8,071 frames of at most 480 px), this project's 2-core CPU shared with "
-             f"another engineer's training run (load average {os.getloadavg()[0]:.1f} at the end), torch threads "
+             f"{root} (42 sequences, 7,991 frames of at most 480 px), this project's 2-core CPU shared with "
+             f"other jobs (load average {os.getloadavg()[0]:.1f} at the end), torch threads "
              f"{torch.get_num_threads()}, batch {batch}. Setup: decoding every frame (memory), indexing (files), "
              f"indexing and {'cutting' if cut else 'checking'} the crop cache (crops; {'cut in this run' if cut else 'cut by an earlier run'}).", "",
              "## The loader alone", "", f"pairs/s over {args.loader_pairs} pairs, worker start-up included.", ""]
