@@ -133,6 +133,27 @@ def test_export_cli_writes_openvino_ir(tmp_path):
         assert xml.is_file() and xml.with_suffix(".bin").is_file()
 
 
+@pytest.mark.skipif(not HAS_OPENVINO, reason="openvino not installed")
+def test_released_openvino_models_leave_signal_handlers_working(exported):
+    """OpenVINO's CPU plugin points the thread's signal stack at memory it unmaps when it goes:
+    after models compiled here are released (first compiled, first released), a Python signal
+    handler (SIGCHLD, as a DataLoader with workers installs) must still run when a child exits."""
+    _, paths = exported["light"]
+    irs = [paths["template_openvino"], paths["search_openvino"]]
+    script = f"""
+import gc, signal, subprocess, sys
+from pathlib import Path
+from tracker.export.openvino import compile_ir
+models = [compile_ir(Path(p)) for p in {irs!r}]
+del models[0]; gc.collect()
+del models[0]; gc.collect()
+signal.signal(signal.SIGCHLD, lambda *args: None)
+subprocess.run([sys.executable, "-c", "pass"], check=True)
+"""
+    proc = subprocess.run([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=str(ROOT)), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"rc {proc.returncode}: {proc.stderr[-2000:]}"
+
+
 def test_openvino_backend_needs_the_ir(exported):
     _, paths = exported["light"]
     meta = json.loads(Path(paths["config"]).read_text())

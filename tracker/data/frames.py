@@ -3,10 +3,11 @@ and kept in memory so an epoch is bound by the network, not by JPEG decoding."""
 from __future__ import annotations
 
 import logging
-from typing import Dict, List, Optional
+from typing import Dict, Iterable, List, Optional
 
 import cv2
 import numpy as np
+from tqdm import tqdm
 
 from ..errors import SourceError
 from .sequence import Sequence, read_image
@@ -17,11 +18,13 @@ log = logging.getLogger(__name__)
 class FrameCache:
     """Decoded frames keyed by path, filled lazily or all at once by :meth:`preload`.
 
-    Preloading before a ``DataLoader`` forks its workers shares the pages among them.
+    Preloading before a ``DataLoader`` forks its workers shares the pages among them. Memory
+    grows with the dataset: the option for small sets (``DatasetConfig.frames`` for others).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, progress: bool = True) -> None:
         self._frames: Dict[str, np.ndarray] = {}
+        self.progress = progress
 
     def get(self, path: str) -> np.ndarray:
         frame = self._frames.get(path)
@@ -31,9 +34,12 @@ class FrameCache:
         return frame
 
     def preload(self, sequences: List[Sequence]) -> None:
-        for seq in sequences:
-            for path in seq.frames:
-                self.get(path)
+        self.preload_files([p for seq in sequences for p in seq.frames])
+
+    def preload_files(self, paths: Iterable[str], total: Optional[int] = None) -> None:
+        """Decode ``paths`` now, under a progress bar (on stderr)."""
+        for path in tqdm(paths, total=total, desc="decoding frames into memory", unit="frame", disable=not self.progress, mininterval=1.0):
+            self.get(path)
         log.info("cached %d frames (%.1f GB)", len(self._frames), self.nbytes / 1e9)
 
     @property

@@ -79,17 +79,47 @@ def random_object_box(shape: Tuple[int, int], rng: np.random.Generator) -> np.nd
     return np.array([x, y, w, h])
 
 
-class PairDataset(Dataset):
-    """``len`` pairs per epoch; item ``i`` of epoch ``e`` is deterministic given the seed."""
+class SourceList:
+    """A list of :class:`FrameSource` seen as a frame set: sequence ``i`` is ``sources[i]``.
 
-    def __init__(self, sources: List[FrameSource], config: PairConfig, length: int, seed: int = 0) -> None:
+    The small-set path (frames in a :class:`FrameCache`, clips decoded in memory)."""
+
+    def __init__(self, sources: List[FrameSource]) -> None:
         self.sources = sources
+        self.annotated = [i for i, s in enumerate(sources) if s.visible.sum() >= 2]
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def visible(self, seq: int) -> np.ndarray:
+        return self.sources[seq].visible
+
+    def box(self, seq: int, k: int) -> np.ndarray:
+        return self.sources[seq].boxes[k]
+
+    def frame(self, seq: int, k: int) -> np.ndarray:
+        return self.sources[seq].frame(k)
+
+    def self_frame(self, seq: int, rng: np.random.Generator) -> np.ndarray:
+        """A frame for a self-supervised pair: any frame of the sequence."""
+        source = self.sources[seq]
+        return source.frame(int(rng.integers(len(source))))
+
+
+class PairDataset(Dataset):
+    """``len`` pairs per epoch; item ``i`` of epoch ``e`` is deterministic given the seed.
+
+    ``sources`` is a list of :class:`FrameSource` or any frame set with the methods of
+    :class:`SourceList` (``annotated``, ``visible``, ``box``, ``frame``, ``self_frame``)."""
+
+    def __init__(self, sources, config: PairConfig, length: int, seed: int = 0) -> None:
+        self.frames = SourceList(sources) if isinstance(sources, list) else sources
         self.config = config
         self.length = length
         self.seed = seed
         self.epoch = 0
-        self.annotated = [i for i, s in enumerate(sources) if s.visible.sum() >= 2]
-        if not self.annotated and config.self_supervised < 1.0:
+        self.annotated = self.frames.annotated
+        if not len(self.annotated) and config.self_supervised < 1.0:
             raise ValueError("supervised pairs need at least one sequence with two visible targets")
 
     def set_epoch(self, epoch: int) -> None:
@@ -103,7 +133,7 @@ class PairDataset(Dataset):
         c = self.config
         draw = rng.random()
         negative = False
-        if draw < c.self_supervised or not self.annotated:
+        if draw < c.self_supervised or not len(self.annotated):
             z, x, box = self._self_pair(rng)
         else:
             negative = rng.random() < c.negative and len(self.annotated) > 1
@@ -118,27 +148,26 @@ class PairDataset(Dataset):
         }
 
     def _supervised_pair(self, rng: np.random.Generator, negative: bool):
-        c = self.config
-        seq = self.sources[self.annotated[rng.integers(len(self.annotated))]]
-        valid = np.flatnonzero(seq.visible)
+        c, frames = self.config, self.frames
+        a = int(rng.integers(len(self.annotated)))
+        seq = self.annotated[a]
+        valid = np.flatnonzero(frames.visible(seq))
         i = int(rng.choice(valid))
         near = valid[np.abs(valid - i) <= c.max_gap]
         j = int(rng.choice(near))
         flip = rng.random() < c.flip
-        z, _ = augmented_crop(seq.frame(i), seq.boxes[i], c.exemplar_size, c.exemplar_size, c.context, c.template, rng, flip)
+        z, _ = augmented_crop(frames.frame(seq, i), frames.box(seq, i), c.exemplar_size, c.exemplar_size, c.context, c.template, rng, flip)
         if negative:
-            others = [k for k in self.annotated if self.sources[k] is not seq]
-            other = self.sources[others[rng.integers(len(others))]]
-            j = int(rng.choice(np.flatnonzero(other.visible)))
-            x, box = augmented_crop(other.frame(j), other.boxes[j], c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
-        else:
-            x, box = augmented_crop(seq.frame(j), seq.boxes[j], c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
+            # any other annotated sequence, drawn in O(1): skip over position ``a``
+            r = int(rng.integers(len(self.annotated) - 1))
+            seq = self.annotated[r + (r >= a)]
+            j = int(rng.choice(np.flatnonzero(frames.visible(seq))))
+        x, box = augmented_crop(frames.frame(seq, j), frames.box(seq, j), c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
         return z, x, box
 
     def _self_pair(self, rng: np.random.Generator):
         c = self.config
-        source = self.sources[rng.integers(len(self.sources))]
-        image = source.frame(int(rng.integers(len(source))))
+        image = self.frames.self_frame(int(rng.integers(len(self.frames))), rng)
         box = random_object_box(image.shape[:2], rng)
         z, _ = augmented_crop(image, box, c.exemplar_size, c.exemplar_size, c.context, c.template, rng)
         x, crop_box = augmented_crop(image, box, c.instance_size, c.exemplar_size, c.context, c.self_search, rng, rng.random() < 0.5)

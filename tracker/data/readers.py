@@ -28,7 +28,7 @@ def _images(folder: Path) -> List[str]:
     return sorted(str(p) for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS)
 
 
-def _labels(path: Path, n: int) -> Optional[np.ndarray]:
+def read_labels(path: Path, n: int) -> Optional[np.ndarray]:
     if not path.is_file():
         return None
     values = [line.strip() for line in path.read_text().splitlines() if line.strip()]
@@ -52,7 +52,7 @@ def read_got10k_sequence(folder: Union[str, Path]) -> Sequence:
         boxes = np.vstack([boxes, np.full((len(frames) - 1, 4), np.nan)])
     if len(boxes) != len(frames):
         raise DatasetError(f"{folder}: {len(frames)} frames but {len(boxes)} boxes in groundtruth.txt")
-    absence = _labels(folder / "absence.label", len(frames))
+    absence = read_labels(folder / "absence.label", len(frames))
     absent = None if absence is None else absence.astype(bool)
     meta = {}
     ini = folder / "meta_info.ini"
@@ -64,13 +64,17 @@ def read_got10k_sequence(folder: Union[str, Path]) -> Sequence:
     return Sequence(folder.name, frames, boxes, absent, meta)
 
 
-def read_got10k(root: Union[str, Path]) -> List[Sequence]:
-    root = Path(root)
+def got10k_names(root: Path) -> List[str]:
+    """The sequences of a GOT-10k root: ``list.txt``, else every folder with a groundtruth.txt."""
     listing = root / "list.txt"
     if listing.is_file():
-        names = [n.strip() for n in listing.read_text().splitlines() if n.strip()]
-    else:
-        names = sorted(p.name for p in root.iterdir() if (p / "groundtruth.txt").is_file())
+        return [n.strip() for n in listing.read_text().splitlines() if n.strip()]
+    return sorted(p.name for p in root.iterdir() if (p / "groundtruth.txt").is_file())
+
+
+def read_got10k(root: Union[str, Path]) -> List[Sequence]:
+    root = Path(root)
+    names = got10k_names(root)
     if not names:
         raise DatasetError(f"{root}: no sequences found (expected list.txt or <seq>/groundtruth.txt)")
     return [read_got10k_sequence(root / n) for n in names]
@@ -125,6 +129,17 @@ def read_vot(root: Union[str, Path]) -> List[Sequence]:
     return sequences
 
 
+def lasot_absent(folder: Path, n: int) -> np.ndarray:
+    """Frames of a LaSOT sequence flagged in ``full_occlusion.txt`` or ``out_of_view.txt``."""
+    absent = np.zeros(n, dtype=bool)
+    for label in ("full_occlusion.txt", "out_of_view.txt"):
+        path = folder / label
+        if path.is_file():
+            flags = [v for v in path.read_text().replace("\n", ",").split(",") if v.strip()]
+            absent[: len(flags)] |= np.array([bool(int(float(v))) for v in flags][:n], dtype=bool)
+    return absent
+
+
 def read_lasot(root: Union[str, Path]) -> List[Sequence]:
     root = Path(root)
     sequences = []
@@ -133,13 +148,7 @@ def read_lasot(root: Union[str, Path]) -> List[Sequence]:
         boxes = parse_box_lines(gt.read_text(), str(gt))
         boxes[:, :2] -= 1  # LaSOT is 1-based
         frames = _images(folder / "img")
-        absent = np.zeros(len(boxes), dtype=bool)
-        for label in ("full_occlusion.txt", "out_of_view.txt"):
-            path = folder / label
-            if path.is_file():
-                flags = [v for v in path.read_text().replace("\n", ",").split(",") if v.strip()]
-                absent |= np.array([bool(int(float(v))) for v in flags][: len(boxes)], dtype=bool)
-        sequences.append(Sequence(folder.name, frames, boxes, absent))
+        sequences.append(Sequence(folder.name, frames, boxes, lasot_absent(folder, len(boxes))))
     if not sequences:
         raise DatasetError(f"{root}: no LaSOT sequences (<class>/<seq>/groundtruth.txt)")
     return sequences

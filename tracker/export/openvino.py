@@ -6,10 +6,14 @@ their inputs, outputs and layout; the export JSON names the IR files beside the 
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Dict, Optional
 
 from ..errors import CheckpointError
+
+_core = None
+_core_lock = threading.Lock()
 
 
 def require_openvino():
@@ -45,4 +49,17 @@ def compile_ir(path: Path, threads: Optional[int] = None):
     config = {"INFERENCE_PRECISION_HINT": "f32"}
     if threads:
         config["INFERENCE_NUM_THREADS"] = int(threads)
-    return ov.Core().compile_model(str(path), "CPU", config)
+    return _shared_core().compile_model(str(path), "CPU", config)
+
+
+def _shared_core():
+    """The process's one OpenVINO Core, as OpenVINO recommends. Each Core loads its own CPU
+    plugin, which points the calling thread's signal stack (sigaltstack) at memory of its own
+    and unmaps it when the plugin goes: plugins released out of order leave the thread's signal
+    stack on unmapped memory, and the next signal with a Python handler (Ctrl-C, the SIGCHLD
+    handler of a DataLoader with workers) kills the process with SIGSEGV."""
+    global _core
+    with _core_lock:
+        if _core is None:
+            _core = require_openvino().Core()
+        return _core

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Tuple
 
+from ..data.datasets import DatasetConfig
 from ..data.pairs import PairConfig
 
 
@@ -21,6 +22,13 @@ class DataConfig:
     val_sequences: int = 8  # evenly spread over the val list; 0 disables validation
     val_frames: int = 100
     preload: bool = True
+    # training sets on disk, read through a frame index by the DataLoader workers (see
+    # DatasetConfig); when given, train_roots, clip_dirs and preload are not read
+    datasets: Tuple[DatasetConfig, ...] = ()
+    crop_dir: str = field(default_factory=lambda: os.path.join(os.path.expanduser("~"), ".cache", "siamtrack", "crops"))
+    crop_size: int = 511
+    crop_quality: int = 90
+    crop_workers: int = 0  # processes cutting the crop cache: 0 = the CPU cores, shared by a node's ranks
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from ..models.pretrained import load_imagenet
 from ..trackers import build_tracker
 from ..zoo import model_config
 from .config import IMAGENET, TrainConfig
+from .datasets import build_mix
 from .freeze import apply_freezing
 from .losses import balanced_logistic_loss, rpn_cls_loss, rpn_loc_loss, score_distillation_loss
 from .schedule import learning_rate
@@ -122,11 +123,15 @@ class Trainer:
         self.optimizer = torch.optim.SGD(self._param_groups(), lr=cfg.optim.lr, momentum=cfg.optim.momentum, weight_decay=cfg.optim.weight_decay)
         self.generator = torch.Generator(device=self.device)
         self.generator.manual_seed(cfg.seed * 1000 + self.rank)
-        self.sources = sources if sources is not None else build_sources(cfg, FrameCache())
         # negative pairs: RPN background anchors, or SiamFC score maps that are all background
         # (the search crop centred on another sequence's object: a semantic distractor)
         pairs = replace(cfg.pairs, instance_size=self.model_config.tracking.instance_size)
-        self.dataset = PairDataset(self.sources, pairs, cfg.optim.pairs_per_epoch, cfg.seed)
+        if cfg.data.datasets and sources is None:
+            self.sources = []
+            self.dataset = build_mix(cfg, pairs, dist.barrier if self.world > 1 else lambda: None, progress=self.rank == 0)
+        else:
+            self.sources = sources if sources is not None else build_sources(cfg, FrameCache(progress=self.rank == 0))
+            self.dataset = PairDataset(self.sources, pairs, cfg.optim.pairs_per_epoch, cfg.seed)
         self.score_size = self.net.score_size(pairs.exemplar_size, pairs.instance_size)
         self.anchor_targets = AnchorTargets(self.model_config.anchors, self.score_size, pairs.instance_size) if self.net.is_rpn else None
         self.epoch, self.iteration, self.best_auc, self.history = 0, 0, -1.0, []
@@ -236,8 +241,9 @@ class Trainer:
             bar = tqdm(total=per_epoch, initial=self.iteration, desc=f"epoch {self.epoch + 1}/{self.cfg.optim.epochs}", disable=self.rank != 0, leave=False)
             if frozen:
                 log.info("epoch %d: %d backbone parameter tensors frozen", self.epoch + 1, frozen)
-            tic = time.perf_counter()
+            tic = ready = time.perf_counter()
             for batch in self._loader():
+                data_wait = time.perf_counter() - ready  # this step waited for its batch: the loader is too slow
                 lr = learning_rate(self.cfg.optim, self.epoch + self.iteration / per_epoch)
                 for group in self.optimizer.param_groups:
                     group["lr"] = lr * group.get("lr_scale", 1.0)
@@ -250,15 +256,16 @@ class Trainer:
                 steps += 1
                 elapsed = time.perf_counter() - tic
                 tic = time.perf_counter()
-                record = {"time": round(time.time(), 3), "epoch": self.epoch, "iteration": self.iteration, "lr": lr, "pairs_per_s": self.cfg.optim.batch_size * self.world / max(elapsed, 1e-9)}
+                record = {"time": round(time.time(), 3), "epoch": self.epoch, "iteration": self.iteration, "lr": lr, "pairs_per_s": self.cfg.optim.batch_size * self.world / max(elapsed, 1e-9), "data_wait_s": round(data_wait, 4)}
                 record.update({k: float(v.detach()) for k, v in losses.items()})
                 if self.rank == 0:
                     with open(log_path, "a") as fh:
                         fh.write(json.dumps(record) + "\n")
-                    bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{lr:.4f}")
+                    bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{lr:.4f}", wait=f"{data_wait:.2f}s")
                     bar.update(1)
                 if self.iteration % self.cfg.checkpoint_every == 0 and self.iteration < per_epoch:
                     self.save_state()
+                ready = time.perf_counter()
                 if max_iterations is not None and steps >= max_iterations:
                     bar.close()
                     if self.iteration >= per_epoch:

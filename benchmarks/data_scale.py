@@ -1,0 +1,223 @@
+#!/usr/bin/env python3
+"""Training data at scale: peak memory against the number of sequences, and throughput.
+
+``memory``: generated datasets in the GOT-10k, LaSOT, TrackingNet and COCO layouts (small
+JPEGs, N sequences in all, a quarter in each layout), mixed by ``data.datasets`` and trained on
+for a few dozen steps of the light model, each run in a fresh process whose peak RSS (VmHWM)
+and that of its largest child (DataLoader worker, crop cutter) are read at its end; frames read
+from files and from the crop cache, against today's path (a GOT-10k-layout ``train_roots``
+decoded into memory) on the same number of sequences.
+
+``throughput``: on ``sot/train``, pairs/s of the loader alone (0, 1, 2 workers) and of training
+the light model, today's in-memory path against files and crops read by workers, in one run.
+
+    python benchmarks/data_scale.py memory [--sizes 200,5000] [--out benchmarks/results/data_scale.md]
+    python benchmarks/data_scale.py throughput [--out benchmarks/results/data_throughput.md]
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from _markdown import publish, table
+
+SHARED = Path(os.environ.get("SIAMTRACK_SHARED", "../shared"))
+ROOT = Path(__file__).resolve().parents[1]
+LAYOUTS = ("got10k", "lasot", "trackingnet", "coco")
+
+
+def vm_hwm_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def train_config(data: dict, steps: int, batch: int, workers: int):
+    from tracker.config import from_dict
+    from tracker.train import TrainConfig
+
+    optim = {"epochs": 1, "pairs_per_epoch": steps * batch, "batch_size": batch, "warmup_epochs": 0.1}
+    return from_dict({"model": "light", "data": {"val_sequences": 0, **data}, "optim": optim, "workers": workers,
+                      "checkpoint_every": 10**6}, TrainConfig)
+
+
+def child(spec: dict) -> None:
+    """One training run (in its own process): its peak memory and pace as JSON on stdout."""
+    from tracker.train import Trainer
+
+    cfg = train_config(spec["data"], spec["steps"], spec["batch"], spec["workers"])
+    tic = time.perf_counter()
+    trainer = Trainer(cfg, spec["out"], device="cpu")
+    ready = time.perf_counter()
+    trainer.fit()
+    del trainer
+    gc.collect()
+    print(json.dumps({"setup_s": ready - tic, "train_s": time.perf_counter() - ready, "rss_mb": vm_hwm_mb(),
+                      "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+
+
+def run_child(spec: dict) -> dict:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.run([sys.executable, __file__, "child", json.dumps(spec)], env=env, capture_output=True, text=True)
+    if proc.returncode:
+        raise RuntimeError(proc.stderr[-3000:])
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def memory(args) -> list:
+    from tracker.data.synthetic import write_dataset
+
+    base = Path(tempfile.mkdtemp(prefix="data_scale_"))
+    rows = []
+    try:
+        for n in args.sizes:
+            roots = {k: write_dataset(k, base / str(n) / k, n // len(LAYOUTS), frames=3, seed=i) for i, k in enumerate(LAYOUTS)}
+            modes = {
+                "files": {"datasets": [{"kind": k, "root": str(r), "frames": "files"} for k, r in roots.items()]},
+                "crops": {"datasets": [{"kind": k, "root": str(r), "frames": "crops"} for k, r in roots.items()],
+                          "crop_dir": str(base / str(n) / "crops")},
+                "memory (today)": {"train_roots": [str(write_dataset("got10k", base / str(n) / "all", n, frames=3))], "clip_dirs": []},
+            }
+            for mode, data in modes.items():
+                spec = {"data": data, "steps": args.steps, "batch": args.batch, "workers": args.workers, "out": str(base / f"run_{n}_{len(rows)}")}
+                result = run_child(spec)
+                print(n, mode, result, flush=True)
+                rows.append((mode, n, result))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    lines = ["# Peak memory against the number of training sequences", "",
+             f"`python benchmarks/data_scale.py memory {' '.join(sys.argv[2:])}`", "",
+             f"Light model, {args.steps} steps of {args.batch} pairs, {args.workers} DataLoader workers, each run a fresh process "
+             f"(CPU, load average {os.getloadavg()[0]:.1f} at the end: the machine is shared). Datasets generated "
+             "(160x120 JPEGs, 3 frames a sequence); files and crops: a mix of GOT-10k, LaSOT, TrackingNet and "
+             "COCO layouts (N/4 sequences each; COCO: N/4 objects, two an image) in `data.datasets`; memory (today): "
+             "`train_roots` with N GOT-10k-layout sequences, decoded into memory. RSS: VmHWM of the training process; "
+             "child: the largest peak of its children (DataLoader workers, crop cutters). Setup: indexing, cutting "
+             "crops or decoding frames, building the model.", ""]
+    sizes = args.sizes
+    header = ["frames from"] + [f"RSS MB, N={n}" for n in sizes] + [f"{sizes[-1]} / {sizes[0]}"] + [f"child MB, N={n}" for n in sizes] + [f"setup s, N={n}" for n in sizes]
+    out_rows = []
+    for mode in ("files", "crops", "memory (today)"):
+        r = {n: res for m, n, res in rows if m == mode}
+        out_rows.append([mode] + [f"{r[n]['rss_mb']:.0f}" for n in sizes] + [f"{r[sizes[-1]]['rss_mb'] / r[sizes[0]]['rss_mb']:.2f}x"]
+                        + [f"{r[n]['child_rss_mb']:.0f}" for n in sizes] + [f"{r[n]['setup_s']:.1f}" for n in sizes])
+    return lines + table(header, out_rows)
+
+
+def loader_rate(dataset, pairs: int, batch: int, workers: int) -> float:
+    from torch.utils.data import DataLoader, Subset
+
+    loader = DataLoader(Subset(dataset, range(pairs)), batch_size=batch, num_workers=workers)
+    tic = time.perf_counter()
+    for _ in loader:
+        pass
+    return pairs / (time.perf_counter() - tic)
+
+
+def training_rate(cfg, out: str, steps: int, sources=None) -> tuple:
+    """Mean pairs/s, that of the fastest step (the least disturbed by other jobs on a shared
+    CPU) and the mean data wait of ``steps`` steps (the first, which starts the workers, left out)."""
+    from tracker.train import Trainer
+
+    trainer = Trainer(cfg, out, device="cpu", sources=sources)
+    trainer.fit(max_iterations=steps)
+    steps = [r for r in map(json.loads, (Path(out) / "log.jsonl").read_text().splitlines()) if "iteration" in r]
+    elapsed = steps[-1]["time"] - steps[0]["time"]
+    return ((len(steps) - 1) * cfg.optim.batch_size / elapsed, max(r["pairs_per_s"] for r in steps[1:]),
+            sum(r["data_wait_s"] for r in steps[1:]) / (len(steps) - 1))
+
+
+def throughput(args) -> list:
+    import torch
+
+    from tracker.data.frames import FrameCache
+    from tracker.data.pairs import PairDataset
+    from tracker.train.datasets import build_mix
+    from tracker.train.trainer import build_sources
+
+    root = str(SHARED / "data/sot/train")
+    base = Path(tempfile.mkdtemp(prefix="data_throughput_"))
+    batch, steps = args.batch, args.steps
+    today = train_config({"train_roots": [root], "clip_dirs": [], "preload": True}, steps, batch, 0)
+    pairs = replace(today.pairs, instance_size=255)
+    tic = time.perf_counter()
+    sources = build_sources(today, FrameCache())
+    decode_s = time.perf_counter() - tic
+    modes = {"memory (today)": PairDataset(sources, pairs, 10**6, today.seed)}
+    setup = {"memory (today)": decode_s}
+    cut = not any(Path(args.crop_dir).glob("got10k-train-*/COMPLETE"))
+    for frames in ("files", "crops"):
+        data = {"datasets": [{"kind": "got10k", "root": root, "frames": frames}], "crop_dir": args.crop_dir}
+        cfg = train_config(data, steps, batch, 0)
+        tic = time.perf_counter()
+        modes[frames] = build_mix(replace(cfg, optim=replace(cfg.optim, pairs_per_epoch=10**6)), pairs)
+        setup[frames] = time.perf_counter() - tic
+    loader_rows = []
+    for mode, dataset in modes.items():
+        dataset.set_epoch(1)
+        loader_rows.append([mode, f"{setup[mode]:.1f}"] + [f"{loader_rate(dataset, args.loader_pairs, batch, w):.0f}" for w in (0, 1, 2)])
+        print(loader_rows[-1], flush=True)
+    settings = [("memory (today)", 0), ("memory (today)", 2), ("files", 2), ("crops", 2)]
+    runs = {s: [] for s in settings}
+    for n, (mode, workers) in enumerate(settings + settings[::-1] if args.rounds > 1 else settings):  # ABBA: load drifts
+        if mode == "memory (today)":
+            cfg, src = replace(today, workers=workers), sources
+        else:
+            cfg, src = train_config({"datasets": [{"kind": "got10k", "root": root, "frames": mode}], "crop_dir": args.crop_dir}, steps, batch, workers), None
+        runs[(mode, workers)].append(training_rate(cfg, str(base / f"run{n}"), steps, src))
+        print(mode, workers, runs[(mode, workers)][-1], flush=True)
+    train_rows = [[mode, workers, f"{sum(r[0] for r in rs) / len(rs):.1f}", " / ".join(f"{r[0]:.1f}" for r in rs),
+                   f"{max(r[1] for r in rs):.1f}", f"{sum(r[2] for r in rs) / len(rs):.3f}"] for (mode, workers), rs in runs.items()]
+    shutil.rmtree(base, ignore_errors=True)
+    lines = ["# Training data throughput on sot/train", "",
+             f"`python benchmarks/data_scale.py throughput {' '.join(sys.argv[2:])}`", "",
+             f"{root} (42 sequences, 7,991 frames of at most 480 px), this project's 2-core CPU shared with "
+             f"other jobs (load average {os.getloadavg()[0]:.1f} at the end), torch threads "
+             f"{torch.get_num_threads()}, batch {batch}. Setup: decoding every frame (memory), indexing (files), "
+             f"indexing and {'cutting' if cut else 'checking'} the crop cache (crops; {'cut in this run' if cut else 'cut by an earlier run'}).", "",
+             "## The loader alone", "", f"pairs/s over {args.loader_pairs} pairs, worker start-up included.", ""]
+    lines += table(["frames from", "setup s", "0 workers", "1 worker", "2 workers"], loader_rows)
+    lines += ["", "## Training the light model", "",
+              f"{steps} steps a run, the runs in the order of the table, then (rounds 2) in reverse; pairs/s and "
+              "mean data-loader wait per step, the first step of a run left out; best step: the pairs/s of the "
+              "fastest step, the least slowed by the other jobs.", ""]
+    return lines + table(["frames from", "workers", "pairs/s (mean)", "pairs/s of each run", "best step pairs/s", "data wait s"], train_rows)
+
+
+def main() -> int:
+    if sys.argv[1:2] == ["child"]:
+        child(json.loads(sys.argv[2]))
+        return 0
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("part", choices=["memory", "throughput"])
+    p.add_argument("--sizes", default="200,5000", help="memory: numbers of sequences")
+    p.add_argument("--steps", type=int, default=None, help="training steps (memory 30, throughput 12)")
+    p.add_argument("--batch", type=int, default=None, help="pairs a step (memory 8, throughput 32)")
+    p.add_argument("--workers", type=int, default=2, help="memory: DataLoader workers")
+    p.add_argument("--rounds", type=int, default=2, help="throughput: 2 runs the training settings again in reverse order")
+    p.add_argument("--loader-pairs", type=int, default=384, help="throughput: pairs the loader makes per setting")
+    p.add_argument("--crop-dir", default=os.path.join(tempfile.gettempdir(), "siamtrack_bench_crops"), help="throughput: crop cache (kept for re-runs)")
+    p.add_argument("--out", default=None)
+    args = p.parse_args()
+    args.sizes = [int(s) for s in args.sizes.split(",")]
+    memory_part = args.part == "memory"
+    args.steps = args.steps or (30 if memory_part else 12)
+    args.batch = args.batch or (8 if memory_part else 32)
+    out = args.out or f"benchmarks/results/data_{'scale' if memory_part else 'throughput'}.md"
+    publish((memory if memory_part else throughput)(args), out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
