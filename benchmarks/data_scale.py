@@ -168,7 +168,7 @@ def throughput(args) -> list:
         dataset.set_epoch(1)
         loader_rows.append([mode, f"{setup[mode]:.1f}"] + [f"{loader_rate(dataset, args.loader_pairs, batch, w):.0f}" for w in (0, 1, 2)])
         print(loader_rows[-1], flush=True)
-    settings = [("memory (today)", 0), ("memory (today)", 2), ("files", 2), ("crops", 2)]
+    settings = [("memory (today)", 0), ("memory (today)", 2), ("files", 1), ("files", 2), ("crops", 1), ("crops", 2)]
     runs = {s: [] for s in settings}
     for n, (mode, workers) in enumerate(settings + settings[::-1] if args.rounds > 1 else settings):  # ABBA: load drifts
         if mode == "memory (today)":
