@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import platform
 import statistics
 import subprocess
@@ -30,6 +29,7 @@ import numpy as np
 from speed import clip_at
 from tracker import TrackerPool, list_models, load_tracker
 from tracker.eval.baselines import OpenCVTracker, nano_files
+from tracker.threads import usable_cores
 
 SPIN = "while True: pass"
 
@@ -112,7 +112,7 @@ def main() -> int:
     lines = [
         "# Speed under load", "",
         f"`python benchmarks/speed_under_load.py {' '.join(sys.argv[1:])}` on {platform.processor() or platform.machine()}, "
-        f"{len(os.sched_getaffinity(0))} cores, OpenCV {cv2.__version__}. 640x480 frames in memory, median fps of the updates; "
+        f"{usable_cores()} cores, OpenCV {cv2.__version__}. 640x480 frames in memory, median fps of the updates; "
         f"`N busy`: N other processes spinning (`python -c \"{SPIN}\"`), started before the tracker is loaded; ratio = fps / idle fps "
         "of the same tracker in this run; threads = the count the tracker ran with at the end (`-`: not ours)."
         + (f" Pool: {args.pool_targets} targets of {models[0]}, frames/s." if args.pool_targets else ""), "",

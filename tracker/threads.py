@@ -25,12 +25,17 @@ import cv2
 log = logging.getLogger(__name__)
 
 
+def _allowed_cpus() -> Tuple[int, ...]:
+    """The CPUs this process may run on (its affinity; every CPU where that is unknown)."""
+    try:
+        return tuple(sorted(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return tuple(range(os.cpu_count() or 1))
+
+
 def usable_cores() -> int:
     """Cores this process may run on: its CPU affinity, capped by a cgroup CPU quota."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
+    cores = len(_allowed_cpus())
     quota = _cgroup_quota()
     if quota is not None:
         cores = min(cores, max(1, int(quota + 0.5)))
@@ -79,10 +84,7 @@ class LoadSampler:
     """
 
     def __init__(self, cores: Optional[int] = None) -> None:
-        try:
-            self.cpus = tuple(sorted(os.sched_getaffinity(0)))
-        except (AttributeError, OSError):
-            self.cpus = tuple(range(os.cpu_count() or 1))
+        self.cpus = _allowed_cpus()
         self.cores = cores or usable_cores()
         try:
             self.count_niced = os.getpriority(os.PRIO_PROCESS, 0) > 0  # niced ourselves: niced work competes
@@ -136,7 +138,6 @@ class ThreadPolicy:
 
     def __init__(self, max_threads: Optional[int] = None, forced: Optional[int] = None, check_every: int = 30,
                  sampler: Optional[LoadSampler] = None, settle_s: float = 0.05) -> None:
-        self.forced = forced
         self.max_threads = max(1, forced or max_threads or usable_cores())
         self.check_every = check_every
         self._sampler = None if forced else (sampler or LoadSampler())
@@ -187,13 +188,14 @@ class ThreadPolicy:
         self._times.clear()
         wanted = threads_for(self._sampler.free_cores(), self.max_threads)
         one = self._median.get(1)
-        if current > 1 and one is not None and self._median[current] <= one:
+        if current > 1 and one is not None:
+            if self._median[current] > one:
+                self._backoff = max(2, 2 * self._backoff)  # more threads were slower than one: back off
+                self._wait = self._backoff
+                self._set(1, f"{current} threads slower than 1 ({self._median[current] * 1e3:.1f} vs {one * 1e3:.1f} ms)")
+                return
             self._backoff = 0  # more threads pay off: try them again at once next time
-        if current > 1 and one is not None and self._median[current] > one:
-            self._backoff = max(2, 2 * self._backoff)  # more threads were slower than one: back off
-            self._wait = self._backoff
-            self._set(1, f"{current} threads slower than 1 ({self._median[current] * 1e3:.1f} vs {one * 1e3:.1f} ms)")
-        elif wanted < current:
+        if wanted < current:
             self._set(wanted, "other processes took cores")
         elif wanted > current:
             if self._wait > 0:

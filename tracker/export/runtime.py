@@ -12,7 +12,6 @@ from Python.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple, Union
@@ -31,7 +30,7 @@ def _default_threads() -> int:
     """torch's thread count where torch is loaded anyway (a caller may have set it), else
     the cores this process may use."""
     torch = sys.modules.get("torch")
-    return torch.get_num_threads() if torch is not None else len(os.sched_getaffinity(0))
+    return torch.get_num_threads() if torch is not None else usable_cores()
 
 
 def onnxruntime_session(graph: Graph, threads: Optional[int] = None):
