@@ -104,6 +104,25 @@ def test_killed_eval_resumes_to_the_same_numbers(got10k_root, weights, tmp_path)
         assert np.array_equal(straight[name], resumed[name])
 
 
+def test_results_of_another_model_under_the_same_name_are_re_run(got10k_root, weights, tmp_path, caplog):
+    """Resume trusts only results made by the same spec and weights: a changed override (or
+    checkpoint) under the same tracker name re-runs every sequence instead of reusing them."""
+    seqs = read_got10k(got10k_root)
+    out = str(tmp_path / "R")
+    spec = TrackerSpec(name="t", model="light", weights=weights)
+    assert len(run_experiment([spec], seqs, out)) == len(seqs)
+    assert run_experiment([spec], seqs, out) == []  # the same model: everything resumed
+    changed = TrackerSpec(name="t", model="light", weights=weights, overrides=(("siamrpn.window_influence", 0.95),))
+    assert len(run_experiment([changed], seqs, out)) == len(seqs)
+    assert "re-running every sequence" in caplog.text
+    run_experiment([TrackerSpec(name="t", model="light", weights=weights, overrides=changed.overrides)], seqs, str(tmp_path / "fresh"))
+    resumed, fresh = all_boxes(tmp_path / "R", "t", seqs), all_boxes(tmp_path / "fresh", "t", seqs)
+    assert all(np.array_equal(resumed[n], fresh[n]) for n in fresh)
+    other = tmp_path / "other.pt"
+    other.write_bytes(Path(weights).read_bytes() + b"\0")  # other bytes, other fingerprint
+    assert len(run_experiment([TrackerSpec(name="t", model="light", weights=str(other), overrides=changed.overrides)], seqs, out)) == len(seqs)
+
+
 def test_sequences_subset_and_report_without_matplotlib(got10k_root, weights, tmp_path, monkeypatch, caplog, capsys):
     """--sequences runs only those; a report without matplotlib still has its tables and says
     which extra brings the plots."""
@@ -113,6 +132,6 @@ def test_sequences_subset_and_report_without_matplotlib(got10k_root, weights, tm
     code = main(["eval", str(got10k_root), "--model", "light", "--weights", weights, "--baselines", "none", "--sequences", "seq2",
                  "--results-dir", str(tmp_path / "R"), "--report", str(tmp_path / "P")])
     assert code == 0, capsys.readouterr().err
-    assert [p.name for p in (tmp_path / "R" / "light").iterdir()] == ["seq2"]
+    assert [p.name for p in (tmp_path / "R" / "light").iterdir() if p.is_dir()] == ["seq2"]
     assert sorted(p.name for p in (tmp_path / "P").iterdir()) == ["report.json", "report.md"]
     assert any('pip install -e ".[eval]"' in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)

@@ -7,6 +7,8 @@ result; ``resume`` skips the sequences already complete.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -49,6 +51,42 @@ class TrackerSpec:
                             fast=self.fast, max_threads=max_threads)
 
 
+def fingerprint(spec: TrackerSpec) -> Dict[str, Any]:
+    """What a tracker's results depend on: the spec and the bytes of its weights (a shipped
+    model's manifest sha256, a ``weights=`` file's own), or OpenCV's version for a baseline."""
+    data: Dict[str, Any] = {"spec": {k: list(map(list, v)) if k == "overrides" else v for k, v in vars(spec).items()}}
+    if spec.kind == "opencv":
+        import cv2
+
+        data["opencv"] = cv2.__version__
+    elif spec.weights is not None:
+        data["weights_sha256"] = hashlib.sha256(Path(spec.weights).read_bytes()).hexdigest() if Path(spec.weights).is_file() else None
+    else:
+        from ..zoo import DEFAULT_MODEL, shipped_entry
+
+        data["weights_sha256"] = shipped_entry(spec.model or DEFAULT_MODEL).get("sha256")
+    return data
+
+
+def _resumable(results_dir: Path, spec: TrackerSpec) -> bool:
+    """True when results already in ``results_dir`` were made by this very ``spec`` (its
+    fingerprint is kept beside them); results of another model, weights, overrides or
+    backend under the same name are not resumed but re-run. Code changes are not seen."""
+    path = results_dir / spec.name / "tracker.json"
+    current = json.loads(json.dumps(fingerprint(spec), default=str))
+    try:
+        previous = json.loads(path.read_text()) if path.is_file() else None
+    except ValueError:
+        previous = None
+    if previous == current:
+        return True
+    if any((results_dir / spec.name).glob("*/*_001.txt")):
+        log.warning("results of %s in %s were made by another model or settings%s: re-running every sequence",
+                    spec.name, results_dir, "" if previous else " (or an older siamtrack)")
+    _write_atomic(path, json.dumps(current, indent=1) + "\n")
+    return False
+
+
 def result_paths(results_dir: Path, tracker: str, seq: str):
     folder = results_dir / tracker / seq
     return folder / f"{seq}_001.txt", folder / f"{seq}_time.txt"
@@ -89,7 +127,8 @@ def run_experiment(
     """Every (tracker, sequence) not yet done, over ``workers`` processes (1: in-process),
     or as tasks on a Ray cluster when ``ray_address`` is given ("local" starts one here)."""
     results_path = Path(results_dir)
-    jobs = [(s, q) for s in specs for q in sequences if not (resume and is_done(results_path, s.name, q))]
+    resumable = {s.name: _resumable(results_path, s) and resume for s in specs}
+    jobs = [(s, q) for s in specs for q in sequences if not (resumable[s.name] and is_done(results_path, s.name, q))]
     skipped = len(specs) * len(sequences) - len(jobs)
     if skipped:
         log.info("resume: %d finished sequence runs skipped", skipped)
