@@ -79,3 +79,18 @@ def test_pool_batches_re_detecting_targets_apart():
     assert not all(r.ok for r in pooled[0]) and all(r.ok for r in pooled[1])  # the first one re-detected on wider crops
     for results, clip, box in zip(pooled, clips, boxes):
         assert np.allclose(boxes_of(results), boxes_of(track_alone(make(), clip, box)), atol=1e-3)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_pool_on_shipped_graphs_in_parallel_workers_matches_independent_trackers(threads):
+    """On onnxruntime with two threads the pool splits its targets over two one-thread
+    workers (with one, in series): each target's boxes are still its independent tracker's."""
+    from tracker import load_tracker
+
+    clips = make_clips()
+    pool = TrackerPool(load_tracker("mobilenet_fc", threads=threads))
+    pooled = track_in_pool(pool, clips)
+    assert (pool._workers is not None) == (threads == 2)
+    for boxes, clip in zip(pooled, clips):
+        alone = boxes_of(track_alone(load_tracker("mobilenet_fc", threads=threads), clip))
+        assert np.abs(boxes_of(boxes) - alone).max() < 1e-3

@@ -47,14 +47,14 @@ def test_manifest_config_is_the_checkpoints(name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_graphs_are_the_export_of_the_checkpoint(name):
     """Re-export the .pt in memory (what the shipped files were made by) and compare outputs
-    for one target (the static one-target graph) and two (the free-batch graph)."""
+    for one target and for two (a pool's call)."""
     entry = manifest()["models"][name]
     shipped = ExportedNet.from_shipped(entry["graphs"], entry["config"], weights_dir(), threads=1)
     fresh = ExportedNet.from_network(load_model(name).build(), threads=1)
     cfg = shipped.config
     size = cfg.tracking.instance_size
     for targets in (1, 2):
-        z = random_batch((targets * cfg.kernels_per_target, 127, 127, 3), targets)
+        z = random_batch((targets * cfg.kernels_per_target, cfg.tracking.exemplar_size, cfg.tracking.exemplar_size, 3), targets)
         x = random_batch((targets * cfg.crops_per_frame, size, size, 3), targets + 10)
         kernels = [shipped.template(z), fresh.template(z)]
         for a, b in zip(*kernels):
@@ -63,6 +63,24 @@ def test_shipped_graphs_are_the_export_of_the_checkpoint(name):
         for a, b in zip(shipped.track(x, *per_target), fresh.track(x, *per_target)):
             assert a.shape == b.shape
             assert np.allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(a).max())
+
+
+@pytest.mark.parametrize("name", [n for n in list_models() if "search_one_target" in manifest()["models"][n]["graphs"]["files"]])
+def test_a_pool_call_on_the_one_target_graph_equals_the_free_batch_graph(name):
+    """Several targets run the static one-target graph once each (faster on the CPU): the same
+    outputs as the free-batch graph's single call."""
+    entry = manifest()["models"][name]
+    net = ExportedNet.from_shipped(entry["graphs"], entry["config"], weights_dir(), threads=1)
+    cfg, targets = net.config, 3
+    z = random_batch((targets * cfg.kernels_per_target, cfg.tracking.exemplar_size, cfg.tracking.exemplar_size, 3), 1)
+    x = random_batch((targets * cfg.crops_per_frame, cfg.tracking.instance_size, cfg.tracking.instance_size, 3), 2)
+    kernels = tuple(k.reshape(targets, -1, *k.shape[2:]) for k in net.template(z))
+    inputs = {"x": net._pixels(x), **dict(zip(net.kernel_names, kernels))}
+    batched = net._run(net._general_search(), inputs, net.output_names)
+    looped = net.track(x, *kernels)
+    for a, b in zip(batched, looped):
+        assert a.shape == b.shape
+        assert np.allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(a).max())
 
 
 def test_shipped_graphs_track_like_torch():
