@@ -8,7 +8,7 @@ TrackerNano's fps measured in this run, since only ratios measured together are 
 a noisy machine.
 
     python benchmarks/speed.py [--frames 200] [--models light,NAME=CHECKPOINT] [--backends torch,onnxruntime]
-                               [--threads 1,2] [--pool-targets 1,4,16,64] [--out benchmarks/results/speed.md]
+                               [--threads 1,2] [--pool-targets 1,4,16,64] [--rounds 1] [--out benchmarks/results/speed.md]
 """
 from __future__ import annotations
 
@@ -89,6 +89,8 @@ def main() -> int:
     parser.add_argument("--threads", default="1,2")
     parser.add_argument("--backends", default="torch,onnxruntime")
     parser.add_argument("--pool-targets", default="1,4,16,64", help="pool sizes to time ('' skips the pool)")
+    parser.add_argument("--rounds", type=int, default=1, help="timings alternating TrackerNano and the models; medians, "
+                        "and vs nano the median of the rounds' ratios")
     parser.add_argument("--out", default="benchmarks/results/speed.md")
     args = parser.parse_args()
 
@@ -101,21 +103,31 @@ def main() -> int:
         torch.set_num_threads(threads)
         cv2.setNumThreads(threads)
         for (w, h), (clip, encoded) in clips.items():
-            nano_ms = None
-            if nano_files():
-                nano = OpenCVTracker("nano")
-                time_tracker(nano, clip, encoded, decode=False)  # warm-up
-                nano_ms = time_tracker(nano, clip, encoded, decode=False)
+            nano = OpenCVTracker("nano") if nano_files() else None
+            trackers = {(m, b): load(m, b, threads) for m in models for b in backends}
+            for t in [nano, *trackers.values()]:
+                if t is not None:
+                    time_tracker(t, clip, encoded, decode=False)  # warm-up
+            # rounds alternate TrackerNano and every model: the machine's drift hits both
+            times: dict = {}
+            for _ in range(args.rounds):
+                if nano is not None:
+                    times.setdefault("nano", []).append((None, time_tracker(nano, clip, encoded, decode=False),
+                                                         time_tracker(nano, clip, encoded, decode=True)))
+                for key, t in trackers.items():
+                    times.setdefault(key, []).append((time_network(t, clip), time_tracker(t, clip, encoded, decode=False),
+                                                      time_tracker(t, clip, encoded, decode=True)))
+            nano_rounds = [e2e for _, e2e, _ in times.get("nano", [])]
+            if nano is not None:
                 rows.append({"model": "opencv_nano", "backend": "opencv", "threads": threads, "size": f"{w}x{h}", "net_ms": None,
-                             "e2e_ms": nano_ms, "e2e_decode_ms": time_tracker(nano, clip, encoded, decode=True), "vs_nano": 1.0})
-            for model, backend in [(m, b) for m in models for b in backends]:
-                tracker = load(model, backend, threads)
-                time_tracker(tracker, clip, encoded, decode=False)  # warm-up
-                net_ms = time_network(tracker, clip)
-                e2e = time_tracker(tracker, clip, encoded, decode=False)
-                e2e_dec = time_tracker(tracker, clip, encoded, decode=True)
+                             "e2e_ms": statistics.median(nano_rounds),
+                             "e2e_decode_ms": statistics.median(d for _, _, d in times["nano"]), "vs_nano": 1.0})
+            for (model, backend) in trackers:
+                net, e2e, dec = zip(*times[(model, backend)])
+                ratio = statistics.median(n / e for n, e in zip(nano_rounds, e2e)) if nano_rounds else None
                 rows.append({"model": model.partition("=")[0], "backend": backend, "threads": threads, "size": f"{w}x{h}",
-                             "net_ms": net_ms, "e2e_ms": e2e, "e2e_decode_ms": e2e_dec, "vs_nano": (nano_ms / e2e) if nano_ms else None})
+                             "net_ms": statistics.median(net), "e2e_ms": statistics.median(e2e),
+                             "e2e_decode_ms": statistics.median(dec), "vs_nano": ratio})
     pool_rows = []
     threads = max(int(t) for t in args.threads.split(","))
     torch.set_num_threads(threads)
@@ -128,7 +140,8 @@ def main() -> int:
         "# Speed", "",
         f"`python benchmarks/speed.py {' '.join(sys.argv[1:])}` on {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} max threads, torch {torch.__version__}, OpenCV {cv2.__version__}. "
-        "Median over the frames; fps = 1000 / ms. `vs nano` = our end-to-end fps (decode excluded) / TrackerNano's, same run.", "",
+        f"Median over the frames (and over {args.rounds} alternating round(s)); fps = 1000 / ms. `vs nano` = our end-to-end fps "
+        "(decode excluded) / TrackerNano's, same run (median of the rounds' ratios).", "",
         "| model | backend | threads | frame | network ms | e2e ms (fps) | e2e + decode ms (fps) | vs nano |", "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
@@ -136,7 +149,7 @@ def main() -> int:
         ratio = f"{r['vs_nano']:.2f}x" if r["vs_nano"] is not None else "-"
         lines.append(f"| {r['model']} | {r['backend']} | {r['threads']} | {r['size']} | {net} | {r['e2e_ms']:.2f} ({1000 / r['e2e_ms']:.0f}) | "
                      f"{r['e2e_decode_ms']:.2f} ({1000 / r['e2e_decode_ms']:.0f}) | {ratio} |")
-    lines += ["", f"Batched pool (`TrackerPool`), one 640x480 stream, {torch.get_num_threads()} threads: one batched forward per frame.", "",
+    lines += ["", f"Batched pool (`TrackerPool`), one 640x480 stream, {torch.get_num_threads()} threads (on onnxruntime the targets run the one-target graph each, over one-thread workers).", "",
               "| model | backend | targets | ms per frame | frames/s | target-updates/s |", "|---|---|---|---|---|---|"]
     for r in pool_rows:
         lines.append(f"| {r['model']} | {r['backend']} | {r['targets']} | {r['ms']:.1f} | {1000 / r['ms']:.1f} | {r['targets'] * 1000 / r['ms']:.0f} |")

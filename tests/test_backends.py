@@ -45,12 +45,13 @@ def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
     net = randomized(name)
     ort_net = ExportedNet.from_network(net, threads=1)
     cfg = net.config
-    # heads that correlate by convolution get the static one-target graph (checked at 1 target)
+    # heads that correlate by convolution get the static one-target graph (used at 1 and 2
+    # targets; the wider crop takes the free-batch graph)
     assert (ort_net._one_target is None) == (cfg.head.kind == "rpn_pixelwise")
     size = cfg.tracking.instance_size
     for targets, size in ((1, size), (2, size), (1, size + 4 * cfg.anchors.stride)):  # and a wider crop
         rng = np.random.default_rng(targets + size)
-        z = rng.uniform(0, 255, (targets * cfg.kernels_per_target, 127, 127, 3)).astype(np.float32)
+        z = rng.uniform(0, 255, (targets * cfg.kernels_per_target, cfg.tracking.exemplar_size, cfg.tracking.exemplar_size, 3)).astype(np.float32)
         x = rng.uniform(0, 255, (targets * cfg.crops_per_frame, size, size, 3)).astype(np.float32)
         with torch.no_grad():
             expected = net.track(nchw(x), *per_target(net.template(nchw(z)), targets))

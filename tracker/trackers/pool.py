@@ -29,6 +29,7 @@ class TrackerPool:
         self._ids = itertools.count()
         self._stacked: Optional[Tuple[List[int], Tuple[np.ndarray, ...]]] = None
         self._workers: Optional[ThreadPoolExecutor] = None
+        self._worker_count = 0
 
     def __len__(self) -> int:
         return len(self._targets)
@@ -116,10 +117,11 @@ class TrackerPool:
         view = single()
         if view is None:
             return None
-        if self._workers is None or self._workers._max_workers != policy.threads:
+        if self._worker_count != policy.threads:
             if self._workers is not None:
                 self._workers.shutdown(wait=False)
             self._workers = ThreadPoolExecutor(policy.threads, thread_name_prefix="siamtrack-pool")
+            self._worker_count = policy.threads
         return view, policy.threads
 
     def _in_parallel(self, lanes: Tuple[Any, int], members, kernels) -> Dict[int, TrackResult]:
