@@ -7,7 +7,7 @@ templates, and hands each target its slice of the outputs - the same post-proces
 a single tracker, so the same boxes. Where the runtime allows (onnxruntime on the CPU) and
 the thread policy gives it several threads, the targets are split over that many worker
 threads instead, each running the one-target graph and the post-processing on one core: for
-small graphs that is 1.3-1.5x faster than one call on every thread (benchmarks/results/pool_one_target.md).
+small graphs that is up to 1.3x faster than one call on every thread (benchmarks/results/pool_one_target.md).
 """
 from __future__ import annotations
 
