@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from conftest import boxes_of, track_alone
+from tracker import TrackerPool
 from tracker.export.runtime import ExportedNet
 from tracker.video.demo import generate_clip
 from tracker.zoo import list_models, load_model, load_tracker, manifest, shipped_config, weights_dir
@@ -168,3 +169,38 @@ def test_cli_torch_features_without_torch_exit_2(args, feature):
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and feature in lines[0] and "siamtrack[torch]" in lines[0]
+
+
+@pytest.mark.parametrize("name", ["mobilenet_fc", "light16"])  # the one-target graph, and the free-batch one alone
+def test_shipped_graphs_in_openvino_track_like_onnxruntime(name):
+    """backend='openvino' runs the same shipped ONNX files in OpenVINO (fp32): the same boxes,
+    alone and in a pool."""
+    pytest.importorskip("openvino")
+    clip = generate_clip(num_frames=30)
+    ort_boxes = boxes_of(track_alone(load_tracker(name, backend="onnxruntime"), clip))
+    tracker = load_tracker(name, backend="openvino")
+    assert tracker.net.backend == "openvino"
+    assert np.abs(boxes_of(track_alone(tracker, clip)) - ort_boxes).max() < 1e-3
+    pool = TrackerPool(load_tracker(name, backend="openvino"))
+    ids = [pool.add(clip.frames[0], clip.boxes[0]) for _ in range(2)]
+    pooled = [pool.update(f) for f in clip.frames[1:]]
+    for i in ids:
+        assert np.abs(np.array([r[i].box for r in pooled]) - ort_boxes).max() < 1e-3
+
+
+def test_openvino_backend_errors_and_fallback(monkeypatch, random_light_weights):
+    """Explicit openvino off the shipped graphs is one clear error; a config asking for
+    openvino falls back to onnxruntime where OpenVINO is not installed, and an explicit
+    request there names the extra."""
+    import tracker.zoo as zoo
+    from tracker import ConfigError, MissingDependencyError
+
+    pytest.importorskip("openvino")
+    with pytest.raises(ConfigError, match="shipped model's graphs"):
+        load_tracker("light", weights=random_light_weights, backend="openvino")
+    monkeypatch.setattr(zoo, "openvino_installed", lambda: False)
+    monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` fails
+    tracker = load_tracker("mobilenet_fc", overrides={"cpu_backend": "openvino"})
+    assert tracker.net.backend == "ort"
+    with pytest.raises(MissingDependencyError, match=r"siamtrack\[openvino\]"):
+        load_tracker("mobilenet_fc", backend="openvino")

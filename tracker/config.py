@@ -150,7 +150,7 @@ class ModelConfig:
     # the faster CPU runtime for this network (measured: benchmarks/results/speed.md); what
     # load_tracker(backend="auto") uses. onnxruntime wins big on mobile nets with a MatMul
     # correlation, loses on the stride-8 light net's 64-slice depthwise correlation.
-    cpu_backend: str = "torch"  # torch | onnxruntime
+    cpu_backend: str = "torch"  # torch | onnxruntime | openvino (onnxruntime where OpenVINO is not installed)
 
     @property
     def tracking(self) -> Union[SiamFCParams, SiamRPNParams]:

@@ -36,3 +36,17 @@ def require_onnx(feature: str) -> ModuleType:
     except ImportError:
         raise MissingDependencyError(f"{feature} needs the onnx package, which is not installed: {TORCH_EXTRA}") from None
     return onnx
+
+
+def openvino_installed() -> bool:
+    """Whether OpenVINO (the ``openvino`` extra) can be imported, without importing it."""
+    return importlib.util.find_spec("openvino") is not None
+
+
+def require_openvino(feature: str) -> ModuleType:
+    """``openvino``, or a one-line error naming the extra."""
+    try:
+        import openvino
+    except ImportError:
+        raise MissingDependencyError(f"{feature} needs OpenVINO, which is not installed: pip install \"siamtrack[openvino]\"") from None
+    return openvino

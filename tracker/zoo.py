@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from .config import ModelConfig, from_dict, load_config_file, with_overrides
 from .errors import CheckpointError, ConfigError, DeviceError, UnknownModelError
-from .extras import require_onnx, require_torch, torch_installed
+from .extras import openvino_installed, require_onnx, require_openvino, require_torch, torch_installed
 from .network import resolve_device
 from .threads import ThreadPolicy
 from .trackers import SiameseTracker, build_tracker
@@ -131,7 +131,7 @@ def check_model_options(name: Optional[str], weights: Union[str, Path, None] = N
         with_overrides(cfg, overrides)
 
 
-BACKENDS = ("auto", "torch", "onnxruntime")
+BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
 
 
 def _graph_shapes(cfg: ModelConfig) -> Tuple[Any, ...]:
@@ -141,10 +141,13 @@ def _graph_shapes(cfg: ModelConfig) -> Tuple[Any, ...]:
 
 
 def _auto_backend(cfg: ModelConfig, device: str, fast: bool) -> str:
-    """The model's measured faster CPU runtime (``cpu_backend``), onnxruntime without torch."""
+    """The model's measured faster CPU runtime (``cpu_backend``); onnxruntime without torch,
+    and in place of OpenVINO where the ``openvino`` extra is not installed."""
     wanted = cfg.cpu_backend
-    if wanted not in ("torch", "onnxruntime"):
-        raise ConfigError(f"cpu_backend must be torch or onnxruntime, got {wanted!r}")
+    if wanted not in ("torch", "onnxruntime", "openvino"):
+        raise ConfigError(f"cpu_backend must be torch, onnxruntime or openvino, got {wanted!r}")
+    if device == "cpu" and fast and wanted == "openvino":
+        return "openvino" if openvino_installed() else "onnxruntime"
     if device == "cpu" and fast and (wanted == "onnxruntime" or not torch_installed()):
         return "onnxruntime"
     return "torch"
@@ -173,8 +176,10 @@ def load_tracker(
     same network); ``overrides`` changes some of them, ``{"siamrpn.lr": 0.2}``. ``backend``
     runs the network in ``"torch"`` or, on the CPU, ``"onnxruntime"``: a shipped model on
     the graphs shipped with it (no export, no torch), a ``weights=`` checkpoint exported in
-    memory. ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of
-    its config: onnxruntime, 1.5-2x eager torch, for the light models) when ``fast`` is
+    memory; ``"openvino"`` runs a shipped model's graphs in OpenVINO (the ``openvino``
+    extra). ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of
+    its config: onnxruntime, 1.5-2x eager torch, for the light models; a config's
+    ``openvino`` falls back to onnxruntime where OpenVINO is not installed) when ``fast`` is
     set, and onnxruntime wherever torch is not installed. ``fast`` folds BatchNorm and uses
     channels-last convolutions in torch; ``fast=False`` runs the network exactly as trained.
     Every path computes the same network up to float rounding, and the tracker keeps its
@@ -210,20 +215,27 @@ def load_tracker(
         cfg = config
     if overrides:
         cfg = with_overrides(cfg, overrides)
-    if backend == "auto":
+    chosen = backend == "auto"
+    if chosen:
         backend = _auto_backend(cfg, dev, fast)
     policy = ThreadPolicy(max_threads, forced=threads) if dev == "cpu" else None
-    if backend == "onnxruntime":
+    if backend in ("onnxruntime", "openvino"):
         from .export.runtime import ExportedNet
 
         if dev != "cpu":
-            raise DeviceError(f"the onnxruntime backend runs on the CPU, not on {dev}")
+            raise DeviceError(f"the {backend} backend runs on the CPU, not on {dev}")
+        if backend == "openvino":
+            require_openvino("backend='openvino'")
         graphs = entry.get("graphs") if entry is not None else None
         if graphs is not None and _graph_shapes(cfg) == _graph_shapes(shipped):
             if graphs.get("weights_sha256") != entry["sha256"]:
                 raise CheckpointError(f"the shipped graphs of {name!r} were exported from other weights: "
                                       f"run python scripts/ship_graphs.py --name {name}")
-            return build_tracker(ExportedNet.from_shipped(graphs, entry["config"], weights_dir(), policy.threads), cfg, "cpu", policy)
+            runtime = "openvino" if backend == "openvino" else "ort"
+            return build_tracker(ExportedNet.from_shipped(graphs, entry["config"], weights_dir(), policy.threads, runtime), cfg, "cpu", policy)
+        if backend == "openvino" and not chosen:
+            raise ConfigError("backend='openvino' runs a shipped model's graphs; for weights=PATH or overrides that change "
+                              "their shapes use onnxruntime, or `siamtrack export --format openvino` and load_exported_tracker")
         require_onnx("an onnxruntime tracker on weights=PATH or on overrides that change the shipped graphs' shapes (an in-memory export)")
         ckpt = ckpt or load_model(name)
         ckpt.config = cfg

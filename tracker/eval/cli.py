@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="tracker hyper-parameter for our models, e.g. siamrpn.lr=0.2 (repeatable)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime", "openvino"],
                    help="network runtime (auto: the model's faster CPU runtime; onnxruntime where torch is not installed)")
     p.add_argument("--plain", action="store_true",
                    help="run the network exactly as trained (no BatchNorm folding, no onnxruntime): the reference for a fast path's AUC")

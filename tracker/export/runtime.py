@@ -65,8 +65,8 @@ class ExportedNet:
         self.pixels_last = bool(meta.get("pixels_last"))
         self.backend = backend
         self._graphs = (template, search, one_target_search)
-        if one_target_search is not None and backend != "ort":
-            raise ValueError("a one-target search graph runs in onnxruntime only")
+        if one_target_search is not None and backend not in ("ort", "openvino"):
+            raise ValueError("a one-target search graph runs in onnxruntime or OpenVINO")
         if backend == "opencv":
             import cv2
 
@@ -90,7 +90,8 @@ class ExportedNet:
             self._by_threads[self.threads] = self._sessions(self.threads)
         self._template, self._search, self._one_target = self._by_threads[self.threads]
         if self._one_target is not None:
-            self._one_target_shape = tuple(self._one_target.get_inputs()[0].shape)
+            self._one_target_shape = (tuple(self._one_target.get_inputs()[0].shape) if self.backend == "ort"
+                                      else tuple(int(d) for d in self._one_target.input("x").shape))
 
     def single_threaded(self) -> Optional["ExportedNet"]:
         """This network on one thread, sharing its graphs and sessions, callable from several
@@ -114,12 +115,20 @@ class ExportedNet:
         if self.backend == "openvino":
             from .openvino import compile_ir
 
-            return [compile_ir(Path(template), threads), compile_ir(Path(search), threads), None]
+            if one_target is None:
+                return [compile_ir(Path(template), threads), compile_ir(Path(search), threads), None]
+            return [compile_ir(Path(template), threads), None, compile_ir(Path(one_target), threads)]
         return [*self._opencv, None]
 
     def _general_search(self):
         if self._search is None:
-            self._search = self._by_threads[self.threads][1] = onnxruntime_session(self._graphs[1], self.threads)
+            if self.backend == "openvino":
+                from .openvino import compile_ir
+
+                session = compile_ir(Path(self._graphs[1]), self.threads)
+            else:
+                session = onnxruntime_session(self._graphs[1], self.threads)
+            self._search = self._by_threads[self.threads][1] = session
         return self._search
 
     @classmethod
@@ -144,15 +153,16 @@ class ExportedNet:
 
     @classmethod
     def from_shipped(cls, graphs: Dict[str, Any], config: Dict[str, Any], folder: Union[str, Path],
-                     threads: Optional[int] = None) -> "ExportedNet":
+                     threads: Optional[int] = None, backend: str = "ort") -> "ExportedNet":
         """The graphs shipped beside a model's weights (``graphs``: its manifest entry's
-        record of them, ``config``: the entry's config), run by onnxruntime: no export, no torch."""
+        record of them, ``config``: the entry's config), run by onnxruntime (or, ``backend``
+        "openvino", by OpenVINO, which reads the same ONNX files): no export, no torch."""
         files = {role: Path(folder) / entry["file"] for role, entry in graphs["files"].items()}
         missing = [str(p) for p in files.values() if not p.is_file()]
         if missing:
             raise CheckpointError(f"shipped graphs are missing: {', '.join(missing)} (scripts/ship_graphs.py writes them)")
         meta = dict(graphs["meta"], config=config)
-        return cls(files["template"], files["search"], meta, "ort", threads, files.get("search_one_target"))
+        return cls(files["template"], files["search"], meta, backend, threads, files.get("search_one_target"))
 
     @classmethod
     def from_network(cls, net: Any, threads: Optional[int] = None) -> "ExportedNet":

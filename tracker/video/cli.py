@@ -52,7 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--weights", help="a siamtrack checkpoint (overrides the shipped weights)")
     p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
     p.add_argument("--half", action="store_true", help="fp16 autocast on CUDA")
-    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"],
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime", "openvino"],
                    help="network runtime (auto: the model's faster CPU runtime; onnxruntime where torch is not installed)")
     p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="tracker hyper-parameter, e.g. siamrpn.lr=0.4")
