@@ -6,6 +6,7 @@ fails with one line that names the extra, instead of an ImportError from deep in
 """
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from types import ModuleType
 
@@ -14,39 +15,37 @@ from .errors import MissingDependencyError
 TORCH_EXTRA = 'pip install "siamtrack[torch]" (a CPU-only torch: pip install torch --index-url https://download.pytorch.org/whl/cpu)'
 
 
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it (torch takes seconds)."""
+    return importlib.util.find_spec(module) is not None
+
+
+def _require(module: str, feature: str, package: str, how: str) -> ModuleType:
+    """``module``, or a :class:`MissingDependencyError` saying that ``feature`` needs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependencyError(f"{feature} needs {package}, which is not installed: {how}") from None
+
+
 def torch_installed() -> bool:
-    """Whether PyTorch can be imported, without importing it (that takes seconds)."""
-    return importlib.util.find_spec("torch") is not None
+    return _installed("torch")
+
+
+def openvino_installed() -> bool:
+    """Whether OpenVINO (the ``openvino`` extra) can be imported."""
+    return _installed("openvino")
 
 
 def require_torch(feature: str) -> ModuleType:
-    """``torch``, or a :class:`MissingDependencyError` saying that ``feature`` needs it."""
-    try:
-        import torch
-    except ImportError:
-        raise MissingDependencyError(f"{feature} needs PyTorch, which is not installed: {TORCH_EXTRA}") from None
-    return torch
+    return _require("torch", feature, "PyTorch", TORCH_EXTRA)
 
 
 def require_onnx(feature: str) -> ModuleType:
     """``onnx`` (the exporter's output format), or a one-line error naming the extra."""
     require_torch(feature)
-    try:
-        import onnx
-    except ImportError:
-        raise MissingDependencyError(f"{feature} needs the onnx package, which is not installed: {TORCH_EXTRA}") from None
-    return onnx
-
-
-def openvino_installed() -> bool:
-    """Whether OpenVINO (the ``openvino`` extra) can be imported, without importing it."""
-    return importlib.util.find_spec("openvino") is not None
+    return _require("onnx", feature, "the onnx package", TORCH_EXTRA)
 
 
 def require_openvino(feature: str) -> ModuleType:
-    """``openvino``, or a one-line error naming the extra."""
-    try:
-        import openvino
-    except ImportError:
-        raise MissingDependencyError(f"{feature} needs OpenVINO, which is not installed: pip install \"siamtrack[openvino]\"") from None
-    return openvino
+    return _require("openvino", feature, "OpenVINO", 'pip install "siamtrack[openvino]"')
