@@ -80,6 +80,7 @@ class ExportedNet:
         elif backend != "ort":
             raise ValueError(f"unknown backend {backend!r} (ort, opencv, openvino)")
         self._by_threads: Dict[int, list] = {}
+        self._single: Optional["ExportedNet"] = None
         self.set_threads(threads or usable_cores())
 
     def set_threads(self, threads: int) -> None:
@@ -100,35 +101,32 @@ class ExportedNet:
         runtime is not onnxruntime."""
         if self.backend != "ort":
             return None
-        view = copy.copy(self)
-        view.set_threads(1)  # the view's own attributes; the session cache is shared
-        return view
+        if self._single is None:  # made once: a pool asks every frame
+            self._single = copy.copy(self)
+            self._single.set_threads(1)  # the view's own attributes; the session cache is shared
+        return self._single
 
-    def _sessions(self, threads: int) -> list:
-        template, search, one_target = self._graphs
-        if self.backend == "ort":
-            if one_target is None:
-                return [onnxruntime_session(template, threads), onnxruntime_session(search, threads), None]
-            # the general search graph waits for its first call (a pool, a wider crop): a
-            # single tracker never pays for loading it
-            return [onnxruntime_session(template, threads), None, onnxruntime_session(one_target, threads)]
+    def _session(self, graph: Graph, threads: int):
+        """One graph made runnable on ``threads`` threads by this net's runtime (ort or openvino)."""
         if self.backend == "openvino":
             from .openvino import compile_ir
 
-            if one_target is None:
-                return [compile_ir(Path(template), threads), compile_ir(Path(search), threads), None]
-            return [compile_ir(Path(template), threads), None, compile_ir(Path(one_target), threads)]
-        return [*self._opencv, None]
+            return compile_ir(Path(graph), threads)
+        return onnxruntime_session(graph, threads)
+
+    def _sessions(self, threads: int) -> list:
+        if self.backend == "opencv":
+            return [*self._opencv, None]
+        template, search, one_target = self._graphs
+        if one_target is None:
+            return [self._session(template, threads), self._session(search, threads), None]
+        # the general search graph waits for its first call (a pool's wider crop, a re-detection):
+        # a single tracker never pays for loading it
+        return [self._session(template, threads), None, self._session(one_target, threads)]
 
     def _general_search(self):
         if self._search is None:
-            if self.backend == "openvino":
-                from .openvino import compile_ir
-
-                session = compile_ir(Path(self._graphs[1]), self.threads)
-            else:
-                session = onnxruntime_session(self._graphs[1], self.threads)
-            self._search = self._by_threads[self.threads][1] = session
+            self._search = self._by_threads[self.threads][1] = self._session(self._graphs[1], self.threads)
         return self._search
 
     @classmethod
@@ -203,7 +201,7 @@ class ExportedNet:
                 if targets == 1:
                     return self._run(self._one_target, inputs, self.output_names)
                 # several targets (a pool): the static one-target graph once per target is
-                # 1.0-2.1x faster on the CPU than one call of the free-batch graph
+                # 1.0-2.2x faster on the CPU than one call of the free-batch graph
                 # (benchmarks/results/pool_one_target.md)
                 parts = [self._run(self._one_target, {"x": x[t * per_target : (t + 1) * per_target],
                                                       **{n: inputs[n][t : t + 1] for n in self.kernel_names}}, self.output_names)
