@@ -9,6 +9,7 @@ from tracker import InvalidBoxError, InvalidFrameError, NotInitializedError, Tra
 from tracker.eval.metrics import center_errors
 from tracker.geometry import iou
 from tracker.trackers import SiamFCTracker, SiamRPNTracker
+from tracker.trackers.siamfc import upsampled_peaks
 from tracker.trackers.siamrpn import blend_peak
 from tracker.zoo import model_config
 
@@ -95,6 +96,24 @@ def test_blend_peak_moves_continuously_where_argmax_jumps():
     assert abs(jump[0]) == 8.0
     blended = blend_peak(boxes, after, int(np.argmax(after)), 5, 0.05) - blend_peak(boxes, before, int(np.argmax(before)), 5, 0.05)
     assert np.abs(blended).max() < 1e-4
+
+
+@pytest.mark.parametrize("factor", [4, 16])
+def test_upsampled_peaks_equal_the_full_resize_near_each_peak(factor):
+    import cv2
+
+    rng = np.random.default_rng(factor)
+    for trial in range(200):
+        height, width = rng.integers(2, 18, size=2)
+        maps = rng.normal(size=(3, height, width)).astype(np.float32)
+        if trial == 0:  # peaks in corners and on edges
+            maps[0, 0, 0] = maps[1, -1, -1] = maps[2, 0, -1] = 10.0
+        peaks = upsampled_peaks(maps, factor)
+        for score, peak in zip(maps, peaks):
+            full = cv2.resize(score, (width * factor, height * factor), interpolation=cv2.INTER_CUBIC)
+            row, col = np.unravel_index(score.argmax(), score.shape)
+            near = full[max(row - 1, 0) * factor:(row + 2) * factor, max(col - 1, 0) * factor:(col + 2) * factor]
+            assert abs(peak - near.max()) < 1e-5
 
 
 def test_result_fields(clip):

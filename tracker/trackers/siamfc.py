@@ -13,6 +13,7 @@ of once per scale, which is most of a light model's work.
 """
 from __future__ import annotations
 
+import functools
 from typing import List, Tuple
 
 import cv2
@@ -25,6 +26,34 @@ from .base import SiameseTracker, TargetState, TrackResult
 
 def _sigmoid(x: float) -> float:
     return float(1.0 / (1.0 + np.exp(-x)))
+
+
+@functools.lru_cache(maxsize=None)
+def _cubic_weights(factor: int) -> np.ndarray:
+    """``cv2.resize``'s bicubic weights as a (7*factor, 7) matrix: row ``i`` makes the
+    ``i``-th upsampled pixel of a 7-sample line from those samples."""
+    impulses = np.eye(7, dtype=np.float32)
+    return np.stack([cv2.resize(np.tile(impulses[:, k:k + 1], (1, 7)), (7 * factor, 7 * factor), interpolation=cv2.INTER_CUBIC)[:, 0]
+                     for k in range(7)], axis=1)
+
+
+def upsampled_peaks(maps: np.ndarray, factor: int) -> np.ndarray:
+    """Each (h, w) map's highest value once upsampled (bicubic, as ``cv2.resize``) by
+    ``factor``, searched within one cell of its highest cell, where a bicubic map peaks.
+    Those pixels draw only on the 7x7 cells around the peak (the edge replicated, as
+    ``cv2.resize`` does), so two small products give them: the scale choice of the full
+    maps at a fraction of their resize."""
+    weights = _cubic_weights(factor)
+    height, width = maps.shape[1:]
+    peaks = np.empty(len(maps), dtype=np.float32)
+    for s, score in enumerate(maps):
+        row, col = divmod(int(score.argmax()), width)
+        patch = score[np.ix_(np.clip(np.arange(row - 3, row + 4), 0, height - 1), np.clip(np.arange(col - 3, col + 4), 0, width - 1))]
+        # the upsampled pixels of the cells peak-1 .. peak+1 that lie inside the map
+        near_rows = weights[(max(row - 1, 0) - row + 3) * factor:(min(row + 2, height) - row + 3) * factor]
+        near_cols = weights[(max(col - 1, 0) - col + 3) * factor:(min(col + 2, width) - col + 3) * factor]
+        peaks[s] = (near_rows @ patch @ near_cols.T).max()
+    return peaks
 
 
 def scale_factors(p: SiamFCParams) -> np.ndarray:
@@ -94,16 +123,22 @@ class SiamFCTracker(SiameseTracker):
         if searching and not by_crops:  # re-detection keeps the current scale: the middle kernel's map
             raw = raw[p.scale_num // 2 : p.scale_num // 2 + 1]
         up = raw.shape[-1] * p.response_up
-        # the maps as the channels of one image: one resize call, a third of the time of one per map
-        stacked = cv2.resize(np.ascontiguousarray(raw.transpose(1, 2, 0)), (up, up), interpolation=cv2.INTER_CUBIC)
-        maps = cv2.split(stacked) if stacked.ndim == 3 else [stacked]
-        penalties = np.ones(len(maps), dtype=np.float32)
+        penalties = np.ones(len(raw), dtype=np.float32)
         if not searching:
-            penalties[np.arange(len(maps)) != len(maps) // 2] = p.scale_penalty
+            penalties[np.arange(len(raw)) != len(raw) // 2] = p.scale_penalty
         # a scale's penalty scales its whole map, so it changes the scale choice and nothing after
-        scale_id = int(np.argmax(np.array([m.max() for m in maps], dtype=np.float32) * penalties))
+        if by_crops:  # the paper's pyramid, as siamfc-pytorch: the scale whose upsampled map peaks highest
+            # the maps as the channels of one image: one resize call, a third of the time of one per map
+            stacked = cv2.resize(np.ascontiguousarray(raw.transpose(1, 2, 0)), (up, up), interpolation=cv2.INTER_CUBIC)
+            maps = cv2.split(stacked) if stacked.ndim == 3 else [stacked]
+            scale_id = int(np.argmax(np.array([m.max() for m in maps], dtype=np.float32) * penalties))
+            chosen = maps[scale_id]
+        else:  # the fast path: each map upsampled only around its own peak, the chosen one in full
+            # (the resize of all three was half of this method's time)
+            scale_id = int(np.argmax(upsampled_peaks(raw, p.response_up) * penalties))
+            chosen = cv2.resize(raw[scale_id], (up, up), interpolation=cv2.INTER_CUBIC)
 
-        response = maps[scale_id] - maps[scale_id].min()
+        response = chosen - chosen.min()
         response /= response.sum() + 1e-16
         if not searching:  # no motion prior while re-detecting
             response *= 1 - p.window_influence
