@@ -48,7 +48,8 @@ def upsampled_peaks(maps: np.ndarray, factor: int) -> np.ndarray:
     peaks = np.empty(len(maps), dtype=np.float32)
     for s, score in enumerate(maps):
         row, col = divmod(int(score.argmax()), width)
-        patch = score[np.ix_(np.clip(np.arange(row - 3, row + 4), 0, height - 1), np.clip(np.arange(col - 3, col + 4), 0, width - 1))]
+        # 3 replicated cells around the map: the 7x7 patch centred on any peak is a plain slice
+        patch = cv2.copyMakeBorder(score, 3, 3, 3, 3, cv2.BORDER_REPLICATE)[row:row + 7, col:col + 7]
         # the upsampled pixels of the cells peak-1 .. peak+1 that lie inside the map
         near_rows = weights[(max(row - 1, 0) - row + 3) * factor:(min(row + 2, height) - row + 3) * factor]
         near_cols = weights[(max(col - 1, 0) - col + 3) * factor:(min(col + 2, width) - col + 3) * factor]
