@@ -7,7 +7,7 @@ For each model: median ms and fps over >= 200 frames of the network alone and en
 TrackerNano's fps measured in this run, since only ratios measured together are stable on
 a noisy machine.
 
-    python benchmarks/speed.py [--frames 200] [--models light,NAME=CHECKPOINT] [--backends torch,onnxruntime]
+    python benchmarks/speed.py [--frames 200] [--models light,NAME=CHECKPOINT] [--backends auto,torch,onnxruntime,openvino]
                                [--threads 1,2] [--pool-targets 1,4,16,64] [--rounds 1] [--out benchmarks/results/speed.md]
 """
 from __future__ import annotations
@@ -58,6 +58,14 @@ def time_network(tracker, clip):
     return statistics.median(times) * 1000
 
 
+def runtime_label(tracker, backend: str) -> str:
+    """``backend`` as asked, and for ``auto`` the runtime it chose (the model's default)."""
+    if backend != "auto":
+        return backend
+    chosen = {"ort": "onnxruntime", "openvino": "openvino"}.get(getattr(tracker.net, "backend", None), "torch")
+    return f"auto ({chosen})"
+
+
 def load(model: str, backend: str, threads: int):
     """``NAME`` (shipped weights) or ``NAME=CHECKPOINT``."""
     name, _, weights = model.partition("=")
@@ -79,7 +87,7 @@ def time_pool(model: str, backend: str, threads: int, clip, targets: int, frames
         tic = time.perf_counter()
         pool.update(clip.frames[i])
         times.append(time.perf_counter() - tic)
-    return {"ms": statistics.median(times) * 1000}
+    return {"ms": statistics.median(times) * 1000, "backend": runtime_label(pool.tracker, backend)}
 
 
 def main() -> int:
@@ -87,7 +95,7 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=201)
     parser.add_argument("--models", default=",".join(list_models()))
     parser.add_argument("--threads", default="1,2")
-    parser.add_argument("--backends", default="torch,onnxruntime")
+    parser.add_argument("--backends", default="auto", help="comma list of auto (each model's default runtime), torch, onnxruntime, openvino")
     parser.add_argument("--pool-targets", default="1,4,16,64", help="pool sizes to time ('' skips the pool)")
     parser.add_argument("--rounds", type=int, default=1, help="timings alternating TrackerNano and the models; medians, "
                         "and vs nano the median of the rounds' ratios")
@@ -125,7 +133,7 @@ def main() -> int:
             for (model, backend) in trackers:
                 net, e2e, dec = zip(*times[(model, backend)])
                 ratio = statistics.median(n / e for n, e in zip(nano_rounds, e2e)) if nano_rounds else None
-                rows.append({"model": model.partition("=")[0], "backend": backend, "threads": threads, "size": f"{w}x{h}",
+                rows.append({"model": model.partition("=")[0], "backend": runtime_label(trackers[(model, backend)], backend), "threads": threads, "size": f"{w}x{h}",
                              "net_ms": statistics.median(net), "e2e_ms": statistics.median(e2e),
                              "e2e_decode_ms": statistics.median(dec), "vs_nano": ratio})
     pool_rows = []
@@ -134,7 +142,7 @@ def main() -> int:
     clip, _ = clips[(640, 480)]
     for model, backend in [(m, b) for m in models for b in backends]:
         for n in [int(t) for t in args.pool_targets.split(",") if t]:
-            pool_rows.append({"model": model.partition("=")[0], "backend": backend, "targets": n,
+            pool_rows.append({"model": model.partition("=")[0], "targets": n,
                               **time_pool(model, backend, threads, clip, n, frames=min(60, args.frames - 1))})
     lines = [
         "# Speed", "",

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from ship_graphs import ship_graphs
 from tracker.config import parse_overrides, to_dict, with_overrides
-from tracker.models.checkpoint import load_checkpoint, save_checkpoint, sha256_of
+from tracker.digest import sha256_of
+from tracker.models.checkpoint import load_checkpoint, save_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_BYTES = 30 * 1024 * 1024

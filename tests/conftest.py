@@ -157,7 +157,8 @@ def ship(folder: Path, name: str, net) -> Path:
 
     from tracker.config import to_dict
     from tracker.export.onnx import write_runtime_graphs
-    from tracker.models.checkpoint import save_checkpoint, sha256_of
+    from tracker.digest import sha256_of
+    from tracker.models.checkpoint import save_checkpoint
 
     save_checkpoint(folder / f"{name}.pt", net, {})
     graphs = write_runtime_graphs(net, folder, name)

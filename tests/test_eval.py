@@ -104,9 +104,12 @@ def test_killed_eval_resumes_to_the_same_numbers(got10k_root, weights, tmp_path)
         assert np.array_equal(straight[name], resumed[name])
 
 
-def test_results_of_another_model_under_the_same_name_are_re_run(got10k_root, weights, tmp_path, caplog):
-    """Resume trusts only results made by the same spec and weights: a changed override (or
-    checkpoint) under the same tracker name re-runs every sequence instead of reusing them."""
+def test_results_of_another_model_under_the_same_name_are_re_run(got10k_root, weights, tmp_path, caplog, monkeypatch):
+    """Resume trusts only results made by the same spec, weights and tracking code: a changed
+    override, checkpoint or post-processing under the same tracker name re-runs every
+    sequence instead of reusing them."""
+    from tracker.eval import experiment
+
     seqs = read_got10k(got10k_root)
     out = str(tmp_path / "R")
     spec = TrackerSpec(name="t", model="light", weights=weights)
@@ -120,7 +123,10 @@ def test_results_of_another_model_under_the_same_name_are_re_run(got10k_root, we
     assert all(np.array_equal(resumed[n], fresh[n]) for n in fresh)
     other = tmp_path / "other.pt"
     other.write_bytes(Path(weights).read_bytes() + b"\0")  # other bytes, other fingerprint
-    assert len(run_experiment([TrackerSpec(name="t", model="light", weights=str(other), overrides=changed.overrides)], seqs, out)) == len(seqs)
+    moved = TrackerSpec(name="t", model="light", weights=str(other), overrides=changed.overrides)
+    assert len(run_experiment([moved], seqs, out)) == len(seqs)
+    monkeypatch.setattr(experiment, "tracking_code_digest", lambda: "edited post-processing")
+    assert len(run_experiment([moved], seqs, out)) == len(seqs)  # other tracking code: re-run too
 
 
 def test_sequences_subset_and_report_without_matplotlib(got10k_root, weights, tmp_path, monkeypatch, caplog, capsys):

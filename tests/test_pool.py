@@ -88,9 +88,9 @@ def test_pool_on_shipped_graphs_in_parallel_workers_matches_independent_trackers
     from tracker import load_tracker
 
     clips = make_clips()
-    pool = TrackerPool(load_tracker("mobilenet_fc", threads=threads))
+    pool = TrackerPool(load_tracker("mobilenet_fc", backend="onnxruntime", threads=threads))
     pooled = track_in_pool(pool, clips)
     assert (pool._workers is not None) == (threads == 2)
     for boxes, clip in zip(pooled, clips):
-        alone = boxes_of(track_alone(load_tracker("mobilenet_fc", threads=threads), clip))
+        alone = boxes_of(track_alone(load_tracker("mobilenet_fc", backend="onnxruntime", threads=threads), clip))
         assert np.abs(boxes_of(boxes) - alone).max() < 1e-3

@@ -24,7 +24,7 @@ def random_batch(shape, seed):
 
 
 def test_every_shipped_model_ships_its_graphs_within_the_size_budget():
-    from tracker.models.checkpoint import sha256_of
+    from tracker.digest import sha256_of
 
     total = 0
     for name in SHIPPED:

@@ -9,7 +9,7 @@ from tracker import InvalidBoxError, InvalidFrameError, NotInitializedError, Tra
 from tracker.eval.metrics import center_errors
 from tracker.geometry import iou
 from tracker.trackers import SiamFCTracker, SiamRPNTracker
-from tracker.trackers.siamfc import upsampled_peaks
+from tracker.trackers.siamfc import penalised, upsampled_peaks
 from tracker.trackers.siamrpn import blend_peak
 from tracker.zoo import model_config
 
@@ -114,6 +114,16 @@ def test_upsampled_peaks_equal_the_full_resize_near_each_peak(factor):
             row, col = np.unravel_index(score.argmax(), score.shape)
             near = full[max(row - 1, 0) * factor:(row + 2) * factor, max(col - 1, 0) * factor:(col + 2) * factor]
             assert abs(peak - near.max()) < 1e-5
+
+
+def test_scale_penalty_lowers_a_peak_of_either_sign():
+    """SiamFC's penalty multiplies the off-centre scales' peaks, which raises a negative logit;
+    lowered instead, a small margin goes to the middle scale whatever the sign."""
+    penalties = np.array([0.97, 1.0, 0.97], dtype=np.float32)
+    assert penalised(np.array([-1.0, -1.01, -1.0]), penalties).argmax() == 1  # multiplied: a side scale
+    assert penalised(np.array([1.0, 0.98, 1.0]), penalties).argmax() == 1
+    assert penalised(np.array([1.0, 0.96, 1.0]), penalties).argmax() == 0  # a clear margin still wins
+    assert np.allclose(penalised(np.array([2.0, -2.0]), np.array([0.5, 0.5])), [1.0, -4.0])
 
 
 def test_result_fields(clip):

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from .config import ModelConfig, from_dict, load_config_file, with_overrides
+from .digest import sha256_of
 from .errors import CheckpointError, ConfigError, DeviceError, UnknownModelError
 from .extras import openvino_installed, require_onnx, require_openvino, require_torch, torch_installed
 from .network import resolve_device
@@ -84,8 +85,6 @@ def shipped_weights(name: str, verify: bool = False) -> Path:
     if not path.is_file():
         raise CheckpointError(f"shipped weights for {name!r} are missing: {path}")
     if verify:
-        from .models.checkpoint import sha256_of
-
         if sha256_of(path) != entry["sha256"]:
             raise CheckpointError(f"shipped weights {path} do not match the sha256 in the manifest")
     return path

@@ -7,7 +7,6 @@ result; ``resume`` skips the sequences already complete.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -20,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from ..data.sequence import Sequence
+from ..digest import sha256_of, sha256_of_files
 from ..threads import usable_cores
 from .runner import run_sequence
 
@@ -53,14 +53,17 @@ class TrackerSpec:
 
 def fingerprint(spec: TrackerSpec) -> Dict[str, Any]:
     """What a tracker's results depend on: the spec and the bytes of its weights (a shipped
-    model's manifest sha256, a ``weights=`` file's own), or OpenCV's version for a baseline."""
+    model's manifest sha256, a ``weights=`` file's own) and of this package's tracking code
+    (the post-processing and the crops), or OpenCV's version for a baseline."""
     data: Dict[str, Any] = {"spec": {k: list(map(list, v)) if k == "overrides" else v for k, v in vars(spec).items()}}
+    if spec.kind != "opencv":
+        data["tracking_code_sha256"] = tracking_code_digest()
     if spec.kind == "opencv":
         import cv2
 
         data["opencv"] = cv2.__version__
     elif spec.weights is not None:
-        data["weights_sha256"] = hashlib.sha256(Path(spec.weights).read_bytes()).hexdigest() if Path(spec.weights).is_file() else None
+        data["weights_sha256"] = sha256_of(spec.weights) if Path(spec.weights).is_file() else None
     else:
         from ..zoo import DEFAULT_MODEL, shipped_entry
 
@@ -68,10 +71,17 @@ def fingerprint(spec: TrackerSpec) -> Dict[str, Any]:
     return data
 
 
+def tracking_code_digest() -> str:
+    """One sha256 of the modules that turn network outputs into boxes (``tracker/trackers``,
+    ``tracker/geometry.py``): a change there changes every tracker's results."""
+    package = Path(__file__).resolve().parents[1]
+    return sha256_of_files([*sorted((package / "trackers").glob("*.py")), package / "geometry.py"])
+
+
 def _resumable(results_dir: Path, spec: TrackerSpec) -> bool:
     """True when results already in ``results_dir`` were made by this very ``spec`` (its
     fingerprint is kept beside them); results of another model, weights, overrides or
-    backend under the same name are not resumed but re-run. Code changes are not seen."""
+    backend under the same name, or of other tracking code, are not resumed but re-run."""
     path = results_dir / spec.name / "tracker.json"
     current = json.loads(json.dumps(fingerprint(spec), default=str))
     try:

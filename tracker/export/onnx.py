@@ -20,7 +20,7 @@ from ..config import ModelConfig, to_dict
 from ..models import SearchBranch, SiameseNet, TemplateBranch
 from ..models.fuse import fuse_batchnorm
 from ..models.heads import use_matmul_correlation
-from ..models.checkpoint import sha256_of
+from ..digest import sha256_of
 from ..trackers.siamfc import scale_factors
 
 log = logging.getLogger(__name__)

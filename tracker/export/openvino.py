@@ -46,7 +46,9 @@ def compile_ir(path: Path, threads: Optional[int] = None):
     ov = require_openvino()
     if not path.is_file():
         raise CheckpointError(f"OpenVINO IR not found: {path} (export with --format openvino)")
-    config = {"INFERENCE_PRECISION_HINT": "f32"}
+    # no pinning: OpenVINO pins its threads to cores counted from the first, so two processes
+    # (eval workers, a pipeline's trackers) would share one core and leave the other idle
+    config = {"INFERENCE_PRECISION_HINT": "f32", "ENABLE_CPU_PINNING": False}
     if threads:
         config["INFERENCE_NUM_THREADS"] = int(threads)
     return _shared_core().compile_model(str(path), "CPU", config)

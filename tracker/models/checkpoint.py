@@ -6,7 +6,6 @@ missing file, truncated or corrupt file, a checkpoint of another model - is a
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -34,14 +33,6 @@ class Checkpoint:
         net = SiameseNet(self.config)
         load_state_strict(net, self.state_dict, source=self.meta.get("source", "checkpoint"))
         return net.eval()
-
-
-def sha256_of(path: Union[str, Path]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def atomic_torch_save(obj: Any, path: Union[str, Path]) -> None:

@@ -6,7 +6,6 @@ Install them with the ``pretrained`` extra: ``pip install -e ".[pretrained]"``.
 """
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import logging
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Dict, Tuple
 import torch
 from torch import nn
 
+from ..digest import sha256_of
 from ..errors import CheckpointError
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def locate(weights: PretrainedWeights) -> Path:
 
 def read_imagenet_state(weights: PretrainedWeights) -> Dict[str, torch.Tensor]:
     path = locate(weights)
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_of(path)
     if digest != weights.sha256:
         raise CheckpointError(f"{path} has sha256 {digest[:12]}..., not the pinned {weights.sha256[:12]}... of {weights.package} {weights.version}")
     state = torch.load(path, map_location="cpu", weights_only=True)

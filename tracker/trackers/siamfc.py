@@ -57,6 +57,14 @@ def upsampled_peaks(maps: np.ndarray, factor: int) -> np.ndarray:
     return peaks
 
 
+def penalised(peaks: np.ndarray, penalties: np.ndarray) -> np.ndarray:
+    """Peaks lowered by their penalty factors (<= 1): scaled where positive, divided where
+    negative. SiamFC multiplies, which raises a negative logit: where the target is gone
+    every peak is negative, and the penalised scales won every frame, so the box grew
+    without end while it was lost."""
+    return np.where(peaks >= 0, peaks * penalties, peaks / penalties)
+
+
 def scale_factors(p: SiamFCParams) -> np.ndarray:
     """The scale pyramid's factors, ``scale_step`` to the powers ``-n//2 .. n//2``."""
     half = p.scale_num // 2
@@ -127,16 +135,16 @@ class SiamFCTracker(SiameseTracker):
         penalties = np.ones(len(raw), dtype=np.float32)
         if not searching:
             penalties[np.arange(len(raw)) != len(raw) // 2] = p.scale_penalty
-        # a scale's penalty scales its whole map, so it changes the scale choice and nothing after
+        # a scale's penalty lowers its peak, so it changes the scale choice and nothing after
         if by_crops:  # the paper's pyramid, as siamfc-pytorch: the scale whose upsampled map peaks highest
             # the maps as the channels of one image: one resize call, a third of the time of one per map
             stacked = cv2.resize(np.ascontiguousarray(raw.transpose(1, 2, 0)), (up, up), interpolation=cv2.INTER_CUBIC)
             maps = cv2.split(stacked) if stacked.ndim == 3 else [stacked]
-            scale_id = int(np.argmax(np.array([m.max() for m in maps], dtype=np.float32) * penalties))
+            scale_id = int(np.argmax(penalised(np.array([m.max() for m in maps], dtype=np.float32), penalties)))
             chosen = maps[scale_id]
         else:  # the fast path: each map upsampled only around its own peak, the chosen one in full
             # (the resize of all three was half of this method's time)
-            scale_id = int(np.argmax(upsampled_peaks(raw, p.response_up) * penalties))
+            scale_id = int(np.argmax(penalised(upsampled_peaks(raw, p.response_up), penalties)))
             chosen = cv2.resize(raw[scale_id], (up, up), interpolation=cv2.INTER_CUBIC)
 
         response = chosen - chosen.min()
