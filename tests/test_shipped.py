@@ -188,6 +188,19 @@ def test_shipped_graphs_in_openvino_track_like_onnxruntime(name):
         assert np.abs(np.array([r[i].box for r in pooled]) - ort_boxes).max() < 1e-3
 
 
+def test_default_model_runs_in_openvino_where_installed_without_pinned_threads():
+    """The default model's auto runtime is OpenVINO when the extra is installed, and its
+    threads are not pinned to cores (pinned, two processes both ran on the first core)."""
+    pytest.importorskip("openvino")
+    tracker = load_tracker()
+    assert tracker.net.backend == "openvino"
+    for threads in (1, 2):
+        tracker.net.set_threads(threads)
+        compiled = tracker.net._one_target
+        assert compiled.get_property("ENABLE_CPU_PINNING") is False
+        assert compiled.get_property("INFERENCE_NUM_THREADS") == threads
+
+
 def test_openvino_backend_errors_and_fallback(monkeypatch, random_light_weights):
     """Explicit openvino off the shipped graphs is one clear error; a config asking for
     openvino falls back to onnxruntime where OpenVINO is not installed, and an explicit
