@@ -56,13 +56,13 @@ def fingerprint(spec: TrackerSpec) -> Dict[str, Any]:
     model's manifest sha256, a ``weights=`` file's own) and of this package's tracking code
     (the post-processing and the crops), or OpenCV's version for a baseline."""
     data: Dict[str, Any] = {"spec": {k: list(map(list, v)) if k == "overrides" else v for k, v in vars(spec).items()}}
-    if spec.kind != "opencv":
-        data["tracking_code_sha256"] = tracking_code_digest()
     if spec.kind == "opencv":
         import cv2
 
         data["opencv"] = cv2.__version__
-    elif spec.weights is not None:
+        return data
+    data["tracking_code_sha256"] = tracking_code_digest()
+    if spec.weights is not None:
         data["weights_sha256"] = sha256_of(spec.weights) if Path(spec.weights).is_file() else None
     else:
         from ..zoo import DEFAULT_MODEL, shipped_entry
