@@ -4,17 +4,19 @@ with N processes spinning on a core each, in one run.
 
 Each tracker is loaded while the load is already running (as a user's tracker starts inside
 a busy pipeline), with its defaults unless ``--threads`` forces a count, then timed end to
-end on 640x480 frames in memory (median of the updates). The ratio to the same tracker's
-idle fps is what a busy neighbour costs it.
+end on 640x480 frames in memory (median of the updates, after ``--settle`` untimed ones).
+The ratio to the same tracker's idle fps is what a busy neighbour costs it; the neighbours'
+CPU during the timed updates (cores' worth, from /proc) is what the tracker left them.
 
     python benchmarks/speed_under_load.py [--models a,b] [--loads 0,1,2] [--frames 200]
-        [--threads N] [--pool-targets 4] [--out benchmarks/results/speed_under_load.md]
+        [--settle 5] [--threads N] [--pool-targets 4] [--out benchmarks/results/speed_under_load.md]
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -35,32 +37,46 @@ SPIN = "while True: pass"
 
 
 @contextlib.contextmanager
-def spinning(n: int) -> Iterator[None]:
-    """``n`` busy processes (one core each, at normal priority) for the duration."""
+def spinning(n: int) -> Iterator[List[int]]:
+    """``n`` busy processes (one core each, at normal priority) for the duration; their pids."""
     procs = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(n)]
     try:
         time.sleep(0.5 if n else 0.0)  # let the scheduler see them before the tracker loads
-        yield
+        yield [p.pid for p in procs]
     finally:
         for p in procs:
             p.kill()
             p.wait()
 
 
-def median_fps(step: Callable[[int], None], frames: int, budget_s: float) -> float:
+def cpu_seconds(pids: List[int]) -> float:
+    """CPU time (user + system) the processes ``pids`` have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of proc(5))
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def median_fps(step: Callable[[int], None], frames: int, budget_s: float, settle: int, neighbours: List[int]) -> Dict:
     """fps from the median of ``step(i)`` over up to ``frames`` calls or ``budget_s`` seconds
-    (at least 20 calls), after 5 warm-up calls."""
-    for i in range(1, 6):
+    (at least 20 calls), after ``settle`` untimed calls; and the cores' worth of CPU the
+    ``neighbours`` got meanwhile."""
+    for i in range(1, 1 + settle):
         step(i)
     times: List[float] = []
-    start = time.perf_counter()
-    for i in range(6, 6 + frames):
+    start, cpu = time.perf_counter(), cpu_seconds(neighbours)
+    for i in range(1 + settle, 1 + settle + frames):
         tic = time.perf_counter()
         step(i)
         times.append(time.perf_counter() - tic)
         if len(times) >= 20 and time.perf_counter() - start > budget_s:
             break
-    return 1.0 / statistics.median(times)
+    share = (cpu_seconds(neighbours) - cpu) / (time.perf_counter() - start) if neighbours else None
+    return {"fps": 1.0 / statistics.median(times), "neighbours_cores": share}
 
 
 def chosen_threads(tracker) -> Optional[int]:
@@ -68,22 +84,24 @@ def chosen_threads(tracker) -> Optional[int]:
     return policy.threads if policy is not None else None
 
 
-def measure(name: str, clip, frames: int, budget_s: float, threads: Optional[int], pool_targets: int) -> Dict:
+def measure(name: str, clip, frames: int, budget_s: float, threads: Optional[int], pool_targets: int, settle: int = 5,
+            neighbours: List[int] = ()) -> Dict:
     n = len(clip.frames)
+    timing = dict(frames=frames, budget_s=budget_s, settle=settle, neighbours=list(neighbours))
     if name == "opencv_nano":
         tracker = OpenCVTracker("nano")
         tracker.init(clip.frames[0], tuple(clip.boxes[0]))
-        return {"fps": median_fps(lambda i: tracker.update(clip.frames[i % n]), frames, budget_s), "threads": None}
+        return {**median_fps(lambda i: tracker.update(clip.frames[i % n]), **timing), "threads": None}
     if name.startswith("pool:"):
         pool = TrackerPool(load_tracker(name[5:], threads=threads))
         h, w = clip.frames[0].shape[:2]
         rng = np.random.default_rng(0)
         for k in range(pool_targets):
             pool.add(clip.frames[0], clip.boxes[0] if k == 0 else (rng.uniform(0, w - 60), rng.uniform(0, h - 60), 50, 50))
-        return {"fps": median_fps(lambda i: pool.update(clip.frames[i % n]), frames, budget_s), "threads": chosen_threads(pool.tracker)}
+        return {**median_fps(lambda i: pool.update(clip.frames[i % n]), **timing), "threads": chosen_threads(pool.tracker)}
     tracker = load_tracker(name, threads=threads)
     tracker.init(clip.frames[0], tuple(clip.boxes[0]))
-    return {"fps": median_fps(lambda i: tracker.update(clip.frames[i % n]), frames, budget_s), "threads": chosen_threads(tracker)}
+    return {**median_fps(lambda i: tracker.update(clip.frames[i % n]), **timing), "threads": chosen_threads(tracker)}
 
 
 def main() -> int:
@@ -92,6 +110,7 @@ def main() -> int:
     parser.add_argument("--loads", default="0,1,2", help="numbers of spinning processes (0 = idle)")
     parser.add_argument("--frames", type=int, default=200)
     parser.add_argument("--budget", type=float, default=12.0, help="seconds per measurement at most (>= 20 frames)")
+    parser.add_argument("--settle", type=int, default=5, help="untimed warm-up updates first")
     parser.add_argument("--threads", type=int, default=None, help="force this thread count (default: the trackers' own choice)")
     parser.add_argument("--pool-targets", type=int, default=4, help="also time a pool of this many targets of the first model (0: no pool)")
     parser.add_argument("--out", default="benchmarks/results/speed_under_load.md")
@@ -103,18 +122,19 @@ def main() -> int:
     clip, _ = clip_at(640, 480, 60)
     results: Dict[str, Dict[int, Dict]] = {name: {} for name in names}
     for load in loads:
-        with spinning(load):
+        with spinning(load) as pids:
             for name in names:
-                results[name][load] = measure(name, clip, args.frames, args.budget, args.threads, args.pool_targets)
-                print(f"{load} busy  {name:22s} {results[name][load]['fps']:7.1f} fps  threads {results[name][load]['threads']}", flush=True)
+                r = results[name][load] = measure(name, clip, args.frames, args.budget, args.threads, args.pool_targets, args.settle, pids)
+                print(f"{load} busy  {name:22s} {r['fps']:7.1f} fps  threads {r['threads']}  neighbours {r['neighbours_cores']}", flush=True)
 
-    head = " | ".join(f"{n} busy fps (ratio, threads)" if n else "idle fps (threads)" for n in loads)
+    head = " | ".join(f"{n} busy fps (ratio, threads, neighbours' cores)" if n else "idle fps (threads)" for n in loads)
     lines = [
         "# Speed under load", "",
         f"`python benchmarks/speed_under_load.py {' '.join(sys.argv[1:])}` on {platform.processor() or platform.machine()}, "
         f"{usable_cores()} cores, OpenCV {cv2.__version__}. 640x480 frames in memory, median fps of the updates; "
         f"`N busy`: N other processes spinning (`python -c \"{SPIN}\"`), started before the tracker is loaded; ratio = fps / idle fps "
-        "of the same tracker in this run; threads = the count the tracker ran with at the end (`-`: not ours)."
+        "of the same tracker in this run; threads = the count the tracker ran with at the end (`-`: not ours); "
+        f"neighbours' cores = the CPU the spinning processes got while the tracker was timed. {args.settle} untimed updates first."
         + (f" Pool: {args.pool_targets} targets of {models[0]}, frames/s." if args.pool_targets else ""), "",
         f"| tracker | {head} |", "|---|" + "---|" * len(loads),
     ]
@@ -124,7 +144,7 @@ def main() -> int:
         for n in loads:
             r = results[name][n]
             t = "-" if r["threads"] is None else str(r["threads"])
-            cells.append(f"{r['fps']:.1f} ({r['fps'] / base:.2f}x, {t})" if n else f"{r['fps']:.1f} ({t})")
+            cells.append(f"{r['fps']:.1f} ({r['fps'] / base:.2f}x, {t}, {r['neighbours_cores']:.2f})" if n else f"{r['fps']:.1f} ({t})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
