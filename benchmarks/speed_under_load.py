@@ -49,14 +49,15 @@ def spinning(n: int) -> Iterator[List[int]]:
             p.wait()
 
 
-def cpu_seconds(pids: List[int]) -> float:
-    """CPU time (user + system) the processes ``pids`` have used so far (Linux /proc)."""
+def cpu_seconds(pids: List[int]) -> Optional[float]:
+    """CPU time (user + system) the processes ``pids`` have used so far (Linux /proc); None
+    where a process's figures cannot be read (no /proc), rather than a share of 0."""
     total = 0
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
-            continue
+            return None
         total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15 of proc(5))
     return total / os.sysconf("SC_CLK_TCK")
 
@@ -75,7 +76,8 @@ def median_fps(step: Callable[[int], None], frames: int, budget_s: float, settle
         times.append(time.perf_counter() - tic)
         if len(times) >= 20 and time.perf_counter() - start > budget_s:
             break
-    share = (cpu_seconds(neighbours) - cpu) / (time.perf_counter() - start) if neighbours else None
+    after = cpu_seconds(neighbours) if neighbours else None
+    share = (after - cpu) / (time.perf_counter() - start) if after is not None and cpu is not None else None
     return {"fps": 1.0 / statistics.median(times), "neighbours_cores": share}
 
 
@@ -84,8 +86,8 @@ def chosen_threads(tracker) -> Optional[int]:
     return policy.threads if policy is not None else None
 
 
-def measure(name: str, clip, frames: int, budget_s: float, threads: Optional[int], pool_targets: int, settle: int = 5,
-            neighbours: List[int] = ()) -> Dict:
+def measure(name: str, clip, frames: int, budget_s: float, threads: Optional[int], pool_targets: int, settle: int,
+            neighbours: List[int]) -> Dict:
     n = len(clip.frames)
     timing = dict(frames=frames, budget_s=budget_s, settle=settle, neighbours=list(neighbours))
     if name == "opencv_nano":
@@ -144,7 +146,8 @@ def main() -> int:
         for n in loads:
             r = results[name][n]
             t = "-" if r["threads"] is None else str(r["threads"])
-            cells.append(f"{r['fps']:.1f} ({r['fps'] / base:.2f}x, {t}, {r['neighbours_cores']:.2f})" if n else f"{r['fps']:.1f} ({t})")
+            share = "-" if r["neighbours_cores"] is None else f"{r['neighbours_cores']:.2f}"
+            cells.append(f"{r['fps']:.1f} ({r['fps'] / base:.2f}x, {t}, {share})" if n else f"{r['fps']:.1f} ({t})")
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     text = "\n".join(lines) + "\n"
     print(text)
