@@ -22,6 +22,7 @@ import json
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -126,15 +127,17 @@ def loader_rate(dataset, pairs: int, batch: int, workers: int) -> float:
 
 
 def training_rate(cfg, out: str, steps: int, sources=None) -> tuple:
-    """Mean pairs/s, that of the fastest step (the least disturbed by other jobs on a shared
-    CPU) and the mean data wait of ``steps`` steps (the first, which starts the workers, left out)."""
+    """Mean pairs/s, the median step's pairs/s (robust to the stalls other jobs cause on a
+    shared CPU), that of the fastest step and the mean data wait of ``steps`` steps (the first,
+    which starts the workers, left out)."""
     from tracker.train import Trainer
 
     trainer = Trainer(cfg, out, device="cpu", sources=sources)
     trainer.fit(max_iterations=steps)
     steps = [r for r in map(json.loads, (Path(out) / "log.jsonl").read_text().splitlines()) if "iteration" in r]
     elapsed = steps[-1]["time"] - steps[0]["time"]
-    return ((len(steps) - 1) * cfg.optim.batch_size / elapsed, max(r["pairs_per_s"] for r in steps[1:]),
+    rates = [r["pairs_per_s"] for r in steps[1:]]
+    return ((len(steps) - 1) * cfg.optim.batch_size / elapsed, statistics.median(rates), max(rates),
             sum(r["data_wait_s"] for r in steps[1:]) / (len(steps) - 1))
 
 
@@ -170,15 +173,20 @@ def throughput(args) -> list:
         print(loader_rows[-1], flush=True)
     settings = [("memory (today)", 0), ("memory (today)", 2), ("files", 1), ("files", 2), ("crops", 1), ("crops", 2)]
     runs = {s: [] for s in settings}
-    for n, (mode, workers) in enumerate(settings + settings[::-1] if args.rounds > 1 else settings):  # ABBA: load drifts
+    order = [s for r in range(args.rounds) for s in (settings if r % 2 == 0 else settings[::-1])]  # ABBA...: load drifts
+    for n, (mode, workers) in enumerate(order):
         if mode == "memory (today)":
             cfg, src = replace(today, workers=workers), sources
         else:
             cfg, src = train_config({"datasets": [{"kind": "got10k", "root": root, "frames": mode}], "crop_dir": args.crop_dir}, steps, batch, workers), None
         runs[(mode, workers)].append(training_rate(cfg, str(base / f"run{n}"), steps, src))
         print(mode, workers, runs[(mode, workers)][-1], flush=True)
-    train_rows = [[mode, workers, f"{sum(r[0] for r in rs) / len(rs):.1f}", " / ".join(f"{r[0]:.1f}" for r in rs),
-                   f"{max(r[1] for r in rs):.1f}", f"{sum(r[2] for r in rs) / len(rs):.3f}"] for (mode, workers), rs in runs.items()]
+    base_median = statistics.median(r[1] for r in runs[settings[0]])
+    train_rows = []
+    for (mode, workers), rs in runs.items():
+        median = statistics.median(r[1] for r in rs)
+        train_rows.append([mode, workers, f"{sum(r[0] for r in rs) / len(rs):.1f}", " / ".join(f"{r[0]:.1f}" for r in rs),
+                           f"{median:.1f}", f"{median / base_median:.2f}x", f"{max(r[2] for r in rs):.1f}", f"{sum(r[3] for r in rs) / len(rs):.3f}"])
     shutil.rmtree(base, ignore_errors=True)
     lines = ["# Training data throughput on sot/train", "",
              f"`python benchmarks/data_scale.py throughput {' '.join(sys.argv[2:])}`", "",
@@ -189,10 +197,12 @@ def throughput(args) -> list:
              "## The loader alone", "", f"pairs/s over {args.loader_pairs} pairs, worker start-up included.", ""]
     lines += table(["frames from", "setup s", "0 workers", "1 worker", "2 workers"], loader_rows)
     lines += ["", "## Training the light model", "",
-              f"{steps} steps a run, the runs in the order of the table, then (rounds 2) in reverse; pairs/s and "
-              "mean data-loader wait per step, the first step of a run left out; best step: the pairs/s of the "
-              "fastest step, the least slowed by the other jobs.", ""]
-    return lines + table(["frames from", "workers", "pairs/s (mean)", "pairs/s of each run", "best step pairs/s", "data wait s"], train_rows)
+              f"{steps} steps a run, {args.rounds} rounds of the runs, in the order of the table and in reverse "
+              "by turns; pairs/s and mean data-loader wait per step, the first step of a run left out; median step: "
+              "the median over the runs of each run's median step (robust to the stalls other jobs cause), and "
+              "its ratio to the first row's; best step: the pairs/s of the fastest step.", ""]
+    return lines + table(["frames from", "workers", "pairs/s (mean)", "pairs/s of each run", "median step pairs/s", "ratio",
+                          "best step pairs/s", "data wait s"], train_rows)
 
 
 def main() -> int:
@@ -205,7 +215,7 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=None, help="training steps (memory 30, throughput 12)")
     p.add_argument("--batch", type=int, default=None, help="pairs a step (memory 8, throughput 32)")
     p.add_argument("--workers", type=int, default=2, help="memory: DataLoader workers")
-    p.add_argument("--rounds", type=int, default=2, help="throughput: 2 runs the training settings again in reverse order")
+    p.add_argument("--rounds", type=int, default=2, help="throughput: rounds of the training settings, every other one in reverse order")
     p.add_argument("--loader-pairs", type=int, default=384, help="throughput: pairs the loader makes per setting")
     p.add_argument("--crop-dir", default=os.path.join(tempfile.gettempdir(), "siamtrack_bench_crops"), help="throughput: crop cache (kept for re-runs)")
     p.add_argument("--out", default=None)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import SHARED
+from tracker.data.augment import colour_table
 from tracker.data.frames import FrameCache
 from tracker.data.pairs import FrameSource, PairConfig, PairDataset
 from tracker.data.readers import read_got10k
@@ -47,6 +48,19 @@ def test_in_memory_pairs_are_byte_identical_to_before(got10k_root):
     sources.append(FrameSource.from_clip("clip", generate_clip(num_frames=6, width=320, height=240, seed=9).frames))
     dataset = PairDataset(sources, PairConfig(self_supervised=0.3, negative=0.2), 24, seed=0)
     assert pairs_digest(dataset, 24) == recorded(FIXTURE_PAIRS)
+
+
+def test_colour_jitter_lookup_equals_the_float_arithmetic():
+    """The jitter is a per-channel table (a byte a pixel): it must give the bytes the float sum
+    ``clip(v * gain + offset)`` gave, on every value and channel, at both ends of its ranges."""
+    import cv2
+
+    crop = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, axis=2)  # every byte in every channel
+    rng = np.random.default_rng(4)
+    for gain, offset in [(np.array([0.6375, 1.4375, 1.0]), -25.0), (np.array([1.4375, 0.6375, 0.9]), 25.0)] + [
+            (rng.uniform(0.85, 1.15, 3) * rng.uniform(0.75, 1.25), rng.uniform(-25, 25)) for _ in range(20)]:
+        expected = np.clip(crop.astype(np.float32) * gain + offset, 0, 255).astype(np.uint8)
+        assert np.array_equal(cv2.LUT(crop, colour_table(gain, offset)), expected)
 
 
 @pytest.mark.skipif(not (SHARED / "data/sot/train").is_dir() or not (SHARED / "data/videos").is_dir(), reason="needs ../shared/data")
