@@ -8,11 +8,14 @@ and that of its largest child (DataLoader worker, crop cutter) are read at its e
 from files and from the crop cache, against today's path (a GOT-10k-layout ``train_roots``
 decoded into memory) on the same number of sequences.
 
-``throughput``: on ``sot/train``, pairs/s of the loader alone (0, 1, 2 workers) and of training
-the light model, today's in-memory path against files and crops read by workers, in one run.
+``throughput``: on ``sot/train``, pairs/s of the loader alone (0, 1, 2 workers, or
+``--worker-counts``) and of training the light model on ``--device``, today's in-memory path
+against files and crops read by workers, in one run. On a 2-core CPU the workers take their
+CPU from the training's own threads; on a GPU host they feed an otherwise idle accelerator,
+which is what the comparison is for (``scripts/gpu_session.sh`` runs it there).
 
     python benchmarks/data_scale.py memory [--sizes 200,5000] [--out benchmarks/results/data_scale.md]
-    python benchmarks/data_scale.py throughput [--out benchmarks/results/data_throughput.md]
+    python benchmarks/data_scale.py throughput [--device cuda] [--worker-counts 0,4,8] [--out benchmarks/results/data_throughput.md]
 """
 from __future__ import annotations
 
@@ -126,13 +129,13 @@ def loader_rate(dataset, pairs: int, batch: int, workers: int) -> float:
     return pairs / (time.perf_counter() - tic)
 
 
-def training_rate(cfg, out: str, steps: int, sources=None) -> tuple:
+def training_rate(cfg, out: str, steps: int, device: str, sources=None) -> tuple:
     """Mean pairs/s, the median step's pairs/s (robust to the stalls other jobs cause on a
     shared CPU), that of the fastest step and the mean data wait of ``steps`` steps (the first,
     which starts the workers, left out)."""
     from tracker.train import Trainer
 
-    trainer = Trainer(cfg, out, device="cpu", sources=sources)
+    trainer = Trainer(cfg, out, device=device, sources=sources)
     trainer.fit(max_iterations=steps)
     steps = [r for r in map(json.loads, (Path(out) / "log.jsonl").read_text().splitlines()) if "iteration" in r]
     elapsed = steps[-1]["time"] - steps[0]["time"]
@@ -149,7 +152,10 @@ def throughput(args) -> list:
     from tracker.train.datasets import build_mix
     from tracker.train.trainer import build_sources
 
+    from tracker.threads import usable_cores
+
     root = str(SHARED / "data/sot/train")
+    counts = sorted(set(args.worker_counts) | {0})
     base = Path(tempfile.mkdtemp(prefix="data_throughput_"))
     batch, steps = args.batch, args.steps
     today = train_config({"train_roots": [root], "clip_dirs": [], "preload": True}, steps, batch, 0)
@@ -169,9 +175,11 @@ def throughput(args) -> list:
     loader_rows = []
     for mode, dataset in modes.items():
         dataset.set_epoch(1)
-        loader_rows.append([mode, f"{setup[mode]:.1f}"] + [f"{loader_rate(dataset, args.loader_pairs, batch, w):.0f}" for w in (0, 1, 2)])
+        loader_rows.append([mode, f"{setup[mode]:.1f}"] + [f"{loader_rate(dataset, args.loader_pairs, batch, w):.0f}" for w in counts])
         print(loader_rows[-1], flush=True)
-    settings = [("memory (today)", 0), ("memory (today)", 2), ("files", 1), ("files", 2), ("crops", 1), ("crops", 2)]
+    most = max(counts)
+    with_workers = [w for w in counts if w > 0]
+    settings = [("memory (today)", 0), ("memory (today)", most)] + [(frames, w) for frames in ("files", "crops") for w in with_workers]
     runs = {s: [] for s in settings}
     order = [s for r in range(args.rounds) for s in (settings if r % 2 == 0 else settings[::-1])]  # ABBA...: load drifts
     for n, (mode, workers) in enumerate(order):
@@ -179,7 +187,7 @@ def throughput(args) -> list:
             cfg, src = replace(today, workers=workers), sources
         else:
             cfg, src = train_config({"datasets": [{"kind": "got10k", "root": root, "frames": mode}], "crop_dir": args.crop_dir}, steps, batch, workers), None
-        runs[(mode, workers)].append(training_rate(cfg, str(base / f"run{n}"), steps, src))
+        runs[(mode, workers)].append(training_rate(cfg, str(base / f"run{n}"), steps, args.device, src))
         print(mode, workers, runs[(mode, workers)][-1], flush=True)
     base_median = statistics.median(r[1] for r in runs[settings[0]])
     train_rows = []
@@ -190,12 +198,12 @@ def throughput(args) -> list:
     shutil.rmtree(base, ignore_errors=True)
     lines = ["# Training data throughput on sot/train", "",
              f"`python benchmarks/data_scale.py throughput {' '.join(sys.argv[2:])}`", "",
-             f"{root} (42 sequences, 7,991 frames of at most 480 px), this project's 2-core CPU shared with "
-             f"other jobs (load average {os.getloadavg()[0]:.1f} at the end), torch threads "
+             f"{root} (42 sequences, 7,991 frames of at most 480 px), training on {device_name(args.device)}, "
+             f"{usable_cores()} usable CPU cores (load average {os.getloadavg()[0]:.1f} at the end), torch threads "
              f"{torch.get_num_threads()}, batch {batch}. Setup: decoding every frame (memory), indexing (files), "
              f"indexing and {'cutting' if cut else 'checking'} the crop cache (crops; {'cut in this run' if cut else 'cut by an earlier run'}).", "",
              "## The loader alone", "", f"pairs/s over {args.loader_pairs} pairs, worker start-up included.", ""]
-    lines += table(["frames from", "setup s", "0 workers", "1 worker", "2 workers"], loader_rows)
+    lines += table(["frames from", "setup s"] + [f"{w} worker{'' if w == 1 else 's'}" for w in counts], loader_rows)
     lines += ["", "## Training the light model", "",
               f"{steps} steps a run, {args.rounds} rounds of the runs, in the order of the table and in reverse "
               "by turns; pairs/s and mean data-loader wait per step, the first step of a run left out; median step: "
@@ -203,6 +211,12 @@ def throughput(args) -> list:
               "its ratio to the first row's; best step: the pairs/s of the fastest step.", ""]
     return lines + table(["frames from", "workers", "pairs/s (mean)", "pairs/s of each run", "median step pairs/s", "ratio",
                           "best step pairs/s", "data wait s"], train_rows)
+
+
+def device_name(device: str) -> str:
+    import torch
+
+    return f"{torch.cuda.get_device_name(torch.device(device))} (CUDA)" if device.startswith("cuda") else "the CPU"
 
 
 def main() -> int:
@@ -217,10 +231,23 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=2, help="memory: DataLoader workers")
     p.add_argument("--rounds", type=int, default=2, help="throughput: rounds of the training settings, every other one in reverse order")
     p.add_argument("--loader-pairs", type=int, default=384, help="throughput: pairs the loader makes per setting")
+    p.add_argument("--device", default="cpu", help="throughput: where the light model trains (cpu, cuda)")
+    p.add_argument("--worker-counts", default="0,1,2", help="throughput: DataLoader worker counts to compare (0 is always run)")
     p.add_argument("--crop-dir", default=os.path.join(tempfile.gettempdir(), "siamtrack_bench_crops"), help="throughput: crop cache (kept for re-runs)")
     p.add_argument("--out", default=None)
     args = p.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
+    try:
+        args.worker_counts = [int(w) for w in args.worker_counts.split(",")]
+    except ValueError:
+        p.error(f"--worker-counts: comma list of integers expected, got {args.worker_counts!r}")
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            p.error(f"--device {args.device}: no CUDA device visible to torch {torch.__version__}")
+    if min(args.worker_counts) < 0 or max(args.worker_counts) == 0:
+        p.error("--worker-counts: counts >= 0 with at least one above 0 (the runs with workers are what is compared)")
     memory_part = args.part == "memory"
     args.steps = args.steps or (30 if memory_part else 12)
     args.batch = args.batch or (8 if memory_part else 32)
