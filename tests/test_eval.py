@@ -141,3 +141,42 @@ def test_sequences_subset_and_report_without_matplotlib(got10k_root, weights, tm
     assert [p.name for p in (tmp_path / "R" / "light").iterdir() if p.is_dir()] == ["seq2"]
     assert sorted(p.name for p in (tmp_path / "P").iterdir()) == ["report.json", "report.md"]
     assert any('pip install -e ".[eval]"' in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+def test_temporal_starts_spread_over_each_sequence():
+    """TRE: starts at k*N/count, moved past absent frames, the first run the sequence itself."""
+    from tracker.data.sequence import Sequence
+    from tracker.eval.experiment import temporal_starts
+
+    boxes = np.tile([10.0, 20.0, 30.0, 40.0], (10, 1))
+    absent = np.zeros(10, dtype=bool)
+    absent[[3, 4]] = True  # the second start (frame 3) moves to frame 5
+    seq = Sequence("a", [f"{i}.jpg" for i in range(10)], boxes, absent)
+    runs = temporal_starts([seq], 3)
+    assert [r.name for r in runs] == ["a", "a@5", "a@6"]
+    assert runs[0] is seq
+    assert runs[1].frames == [f"{i}.jpg" for i in range(5, 10)] and len(runs[1].boxes) == 5
+    assert runs[2].absent.tolist() == [False] * 4 and np.array_equal(runs[2].init_box, [10, 20, 30, 40])
+    # starts that land on the same frame, or leave nothing to track, are dropped
+    assert [r.name for r in temporal_starts([seq], 20)] == ["a", "a@1", "a@2", "a@5", "a@6", "a@7", "a@8"]
+    assert temporal_starts([seq], 1) == [seq]
+
+
+def test_eval_with_starts_reports_every_run(got10k_root, weights, tmp_path, capsys):
+    """--starts 2: each sequence also runs from its middle frame; the report scores all six runs,
+    and the runs from frame 0 are one-pass evaluation's (reused by a later plain run)."""
+    from tracker.cli import main
+
+    args = ["eval", str(got10k_root), "--model", "light", "--weights", weights, "--baselines", "none",
+            "--results-dir", str(tmp_path / "R")]
+    assert main(args + ["--starts", "2", "--report", str(tmp_path / "P")]) == 0, capsys.readouterr().err
+    assert sorted(p.name for p in (tmp_path / "R" / "light").iterdir() if p.is_dir()) == \
+        ["seq1", "seq1@6", "seq2", "seq2@6", "seq3", "seq3@6"]
+    boxes = np.loadtxt(tmp_path / "R" / "light" / "seq2@6" / "seq2@6_001.txt", delimiter=",")
+    truth = np.loadtxt(got10k_root / "seq2" / "groundtruth.txt", delimiter=",")
+    assert boxes.shape == (6, 4) and np.allclose(boxes[0], truth[6], atol=1e-3)  # initialised on frame 6's box
+    report = (tmp_path / "P" / "report.md").read_text()
+    assert "TRE: 6 runs from up to 2 start frames in each of 3 sequences" in report and "| seq3@6 |" in report
+    capsys.readouterr()
+    assert main(args) == 0
+    assert "ran 0 sequence runs (3 already done)" in capsys.readouterr().out

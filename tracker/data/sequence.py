@@ -69,6 +69,10 @@ class Sequence:
     def init_box(self) -> np.ndarray:
         return self.boxes[0]
 
+    def starting_at(self, start: int, name: str) -> "Sequence":
+        """The frames from ``start`` on, as a sequence of their own called ``name``."""
+        return Sequence(name, self.frames[start:], self.boxes[start:], self.absent[start:], dict(self.meta))
+
 
 def parse_box_lines(text: str, source: str) -> np.ndarray:
     """Boxes from text: one box per line, separated by commas, tabs or spaces; ``nan`` allowed.

@@ -27,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="run sequences as Ray tasks (ADDRESS of a cluster, or none for a local instance)")
     p.add_argument("--no-resume", action="store_true", help="re-run sequences that already have results")
     p.add_argument("--sequences", help="comma list of sequence names to run (default: all)")
+    p.add_argument("--starts", type=positive_int, default=1, metavar="N",
+                   help="OTB's TRE: track each sequence from N start frames spread over it (the first frame and N-1 later "
+                        "ones), each to its end, and report over all runs: N times the runs, a steadier mean on a small set")
     p.add_argument("--compare", action="store_true", help="report every tracker with complete results in --results-dir (earlier runs too)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="tracker hyper-parameter for our models, e.g. siamrpn.lr=0.2 (repeatable)")
@@ -45,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from ..network import resolve_device
     from ..zoo import check_model_options, list_models
     from .baselines import OpenCVTracker, available_baselines
-    from .experiment import TrackerSpec, run_experiment
+    from .experiment import TrackerSpec, run_experiment, temporal_starts
     from .report import write_report
 
     sequences = read_dataset(args.root, args.layout)
@@ -57,6 +60,11 @@ def run(args: argparse.Namespace) -> int:
             raise DatasetError(f"--sequences: no sequence {', '.join(unknown) or repr(args.sequences)} in {args.root} "
                                f"({len(sequences)} sequences: {names})")
         sequences = [s for s in sequences if s.name in wanted]
+    title = str(args.root)
+    if args.starts > 1:
+        count = len(sequences)
+        sequences = temporal_starts(sequences, args.starts)
+        title += f", TRE: {len(sequences)} runs from up to {args.starts} start frames in each of {count} sequences"
     # every argument is checked before the first sequence runs (in workers, where errors come late)
     models = args.model or ([] if args.weights else list_models())
     if args.weights and len(models) > 1:
@@ -93,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             found = sorted(p.name for p in Path(args.results_dir).iterdir() if p.is_dir())
             names += [n for n in found if n not in names and all(is_done(Path(args.results_dir), n, q) for q in sequences)]
         report = evaluate(args.results_dir, names, sequences)
-        paths = write_report(report, args.report, f"{args.root}")
-        print(markdown(report, str(args.root)).split("## AUC per sequence")[0])
+        paths = write_report(report, args.report, title)
+        print(markdown(report, title).split("## AUC per sequence")[0])
         print("report:", ", ".join(str(p) for p in paths))
     return 0
