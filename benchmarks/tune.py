@@ -4,6 +4,8 @@
 Frames are decoded once and kept in memory; every combination of the ``--grid`` values is
 run over every sequence (first-frame init, OTB success AUC over the frames after the first,
 absent frames not scored, as in `siamtrack eval`) and the table is written sorted by AUC.
+``--starts 3`` runs each sequence from three start frames (OTB's TRE, as ``siamtrack eval
+--starts``): three times the runs, a steadier mean to choose by.
 
     python benchmarks/tune.py --model light --grid siamrpn.penalty_k=0.05,0.1,0.2 \
         --grid siamrpn.window_influence=0.3,0.4,0.5 --out benchmarks/results/tune_light.md
@@ -22,6 +24,7 @@ from _markdown import publish
 from tracker.config import to_dict
 from tracker.data.readers import read_dataset
 from tracker.data.sequence import read_image
+from tracker.eval.experiment import temporal_starts
 from tracker.eval.metrics import score_sequence
 from tracker.zoo import load_model, load_tracker
 
@@ -52,11 +55,15 @@ def main() -> int:
     p.add_argument("--root", default=os.path.join(os.environ.get("SIAMTRACK_SHARED", "../shared"), "data/sot/val"))
     p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2,...")
     p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime"], help="network runtime (see load_tracker)")
+    p.add_argument("--starts", type=int, default=1, help="OTB's TRE: runs from this many start frames a sequence (as siamtrack eval --starts)")
     p.add_argument("--out", required=True)
     args = p.parse_args()
 
-    sequences = read_dataset(args.root)
-    frames = {s.name: [read_image(f) for f in s.frames] for s in sequences}
+    if args.starts < 1:
+        p.error(f"--starts must be at least 1, got {args.starts}")
+    sequences = temporal_starts(read_dataset(args.root), args.starts)
+    decoded = {path: read_image(path) for path in dict.fromkeys(f for s in sequences for f in s.frames)}
+    frames = {s.name: [decoded[f] for f in s.frames] for s in sequences}
     base = load_model(args.model, args.weights).config
     grid = parse_grid(args.grid)
     rows = []
@@ -75,8 +82,8 @@ def main() -> int:
     rows.sort(key=lambda r: -r[0])
     flat = {k: v for k, v in to_dict(base)[base.tracker].items()}
     lines = ["# Tracking hyper-parameters on sot/val", "",
-             f"`python benchmarks/tune.py {' '.join(sys.argv[1:])}`: {len(sequences)} sequences, mean AUC and "
-             f"precision@20 per sequence. Checkpoint's own values: {flat}.", "",
+             f"`python benchmarks/tune.py {' '.join(sys.argv[1:])}`: {len(sequences)} runs ({args.starts} start(s) a sequence), mean AUC and "
+             f"precision@20 per run. Checkpoint's own values: {flat}.", "",
              "| AUC | Prec@20 | " + " | ".join(grid) + " | seconds |", "|---" * (len(grid) + 3) + "|"]
     for auc, prec, overrides, seconds in rows:
         lines.append(f"| {auc:.4f} | {prec:.4f} | " + " | ".join(f"{overrides[k]:g}" if isinstance(overrides[k], float) else str(overrides[k]) for k in grid) + f" | {seconds:.0f} |")
