@@ -180,3 +180,24 @@ def test_eval_with_starts_reports_every_run(got10k_root, weights, tmp_path, caps
     capsys.readouterr()
     assert main(args) == 0
     assert "ran 0 sequence runs (3 already done)" in capsys.readouterr().out
+
+
+def test_paired_differences_against_the_first_tracker():
+    """Mean and standard error of the per-sequence AUC differences, by hand; the report's
+    section names the reference (the run's first tracker) and skips sequences one side lacks."""
+    from tracker.eval.report import markdown, paired_differences
+
+    def tracker(aucs):
+        return {"mean": {"auc": float(np.nanmean(list(aucs.values()))), "precision": 0, "norm_precision": 0, "ao": 0,
+                         "ao_got10k": 0, "sr50": 0, "sr75": 0, "fps": 1.0},
+                "sequences": {q: {"auc": v} for q, v in aucs.items()}}
+
+    report = {"trackers": {"ours": tracker({"a": 0.5, "b": 0.6, "c": 0.7, "d": 0.4}),
+                           "theirs": tracker({"a": 0.6, "b": 0.6, "c": 0.5, "d": float("nan")})}}
+    d = paired_differences(report, "ours")["theirs"]
+    # differences 0.1, 0.0, -0.2 (d has no score for theirs): mean -1/30, sample std sqrt(0.07/3)
+    assert d["sequences"] == 3 and d["better"] == 1 and d["worse"] == 1
+    assert d["mean"] == pytest.approx(-1 / 30) and d["standard_error"] == pytest.approx(np.sqrt(0.07 / 3) / np.sqrt(3))
+    text = markdown(report, "t")
+    assert "## AUC against ours" in text and "| theirs | -0.033 | 0.088 | 1 of 3 | 1 of 3 |" in text
+    assert "## AUC against" not in markdown({"trackers": {"ours": report["trackers"]["ours"]}}, "t")

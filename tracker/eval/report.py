@@ -58,6 +58,32 @@ def evaluate(results_dir: str, trackers: List[str], sequences: List[Sequence]) -
     return report
 
 
+# a sequence counts as won or lost by a tracker when its AUC differs by more than this
+CLEAR_DIFFERENCE = 0.02
+
+
+def paired_differences(report: Dict, reference: str) -> Dict[str, Dict]:
+    """Each other tracker's AUC minus ``reference``'s, sequence by sequence: the mean, its
+    standard error and how many sequences each side wins by more than ``CLEAR_DIFFERENCE``.
+    On a few dozen sequences a mean AUC moves by 0.01-0.02 by chance (one track that flips
+    between success and failure moves its sequence by 0.3); pairing the sequences says how
+    much of a difference is more than that."""
+    trackers = report["trackers"]
+    base = trackers[reference]["sequences"]
+    out = {}
+    for name, data in trackers.items():
+        if name == reference:
+            continue
+        diffs = np.array([data["sequences"][q]["auc"] - base[q]["auc"] for q in base if q in data["sequences"]], dtype=np.float64)
+        diffs = diffs[np.isfinite(diffs)]
+        if not len(diffs):
+            continue
+        se = float(diffs.std(ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else float("nan")
+        out[name] = {"mean": float(diffs.mean()), "standard_error": se, "sequences": int(len(diffs)),
+                     "better": int((diffs > CLEAR_DIFFERENCE).sum()), "worse": int((diffs < -CLEAR_DIFFERENCE).sum())}
+    return out
+
+
 def markdown(report: Dict, title: str = "Results") -> str:
     trackers = report["trackers"]
     lines = [f"# {title}", "", "OTB success AUC and precision@20px, GOT-10k AO/SR over the frames after the first (absent frames not scored); fps of `update` alone. AO is the mean over sequences; AO (GOT-10k) pools all frames as the GOT-10k toolkit does.", ""]
@@ -65,6 +91,14 @@ def markdown(report: Dict, title: str = "Results") -> str:
     for name, data in sorted(trackers.items(), key=lambda kv: -kv[1]["mean"]["auc"]):
         m = data["mean"]
         lines.append(f"| {name} | {m['auc']:.3f} | {m['precision']:.3f} | {m['norm_precision']:.3f} | {m['ao']:.3f} | {m['ao_got10k']:.3f} | {m['sr50']:.3f} | {m['sr75']:.3f} | {m['fps']:.1f} |")
+    if len(trackers) > 1:
+        reference = next(iter(trackers))
+        lines += ["", f"## AUC against {reference}", "",
+                  f"Each tracker's AUC minus {reference}'s on the same sequences: the mean difference, its standard error "
+                  f"(a difference within about two of them is chance on this many sequences), and the sequences won and lost by more than {CLEAR_DIFFERENCE}.", "",
+                  "| tracker | AUC difference | standard error | sequences better | sequences worse |", "|---|---|---|---|---|"]
+        for name, d in paired_differences(report, reference).items():
+            lines.append(f"| {name} | {d['mean']:+.3f} | {d['standard_error']:.3f} | {d['better']} of {d['sequences']} | {d['worse']} of {d['sequences']} |")
     names = sorted(trackers)
     seqs = list(next(iter(trackers.values()))["sequences"]) if trackers else []
     lines += ["", "## AUC per sequence", "", "| sequence | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
