@@ -149,10 +149,9 @@ def throughput(args) -> list:
 
     from tracker.data.frames import FrameCache
     from tracker.data.pairs import PairDataset
+    from tracker.threads import usable_cores
     from tracker.train.datasets import build_mix
     from tracker.train.trainer import build_sources
-
-    from tracker.threads import usable_cores
 
     root = str(SHARED / "data/sot/train")
     counts = sorted(set(args.worker_counts) | {0})
