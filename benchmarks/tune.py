@@ -26,6 +26,7 @@ from tracker.data.readers import read_dataset
 from tracker.data.sequence import read_image
 from tracker.eval.experiment import temporal_starts
 from tracker.eval.metrics import score_sequence
+from tracker.eval.report import CLEAR_DIFFERENCE, paired_difference
 from tracker.zoo import load_model, load_tracker
 
 
@@ -66,27 +67,31 @@ def main() -> int:
     frames = {s.name: [decoded[f] for f in s.frames] for s in sequences}
     base = load_model(args.model, args.weights).config
     grid = parse_grid(args.grid)
-    rows = []
+    rows, first = [], None
     for values in itertools.product(*grid.values()):
         overrides = dict(zip(grid, values))
         tracker = load_tracker(args.model, weights=args.weights, overrides=overrides, backend=args.backend)
-        aucs, precisions, start = [], [], time.perf_counter()
+        aucs, precisions, start = {}, [], time.perf_counter()
         for seq in sequences:
             tracker.init(frames[seq.name][0], tuple(seq.init_box))
             boxes = [seq.init_box] + [tracker.update(f).box for f in frames[seq.name][1:]]
             score = score_sequence(np.array(boxes), seq.boxes, seq.absent)
-            aucs.append(score.auc)
+            aucs[seq.name] = score.auc
             precisions.append(score.precision)
-        rows.append((float(np.nanmean(aucs)), float(np.nanmean(precisions)), overrides, time.perf_counter() - start))
+        first = first or aucs
+        rows.append((float(np.nanmean(list(aucs.values()))), float(np.nanmean(precisions)), overrides, time.perf_counter() - start,
+                     paired_difference(aucs, first)))
         print(f"AUC {rows[-1][0]:.4f}  {overrides}", file=sys.stderr)
     rows.sort(key=lambda r: -r[0])
     flat = {k: v for k, v in to_dict(base)[base.tracker].items()}
     lines = ["# Tracking hyper-parameters on sot/val", "",
              f"`python benchmarks/tune.py {' '.join(sys.argv[1:])}`: {len(sequences)} runs ({args.starts} start(s) a sequence), mean AUC and "
-             f"precision@20 per run. Checkpoint's own values: {flat}.", "",
-             "| AUC | Prec@20 | " + " | ".join(grid) + " | seconds |", "|---" * (len(grid) + 3) + "|"]
-    for auc, prec, overrides, seconds in rows:
-        lines.append(f"| {auc:.4f} | {prec:.4f} | " + " | ".join(f"{overrides[k]:g}" if isinstance(overrides[k], float) else str(overrides[k]) for k in grid) + f" | {seconds:.0f} |")
+             f"precision@20 per run; against the grid's first setting: the AUC difference run by run, its standard error "
+             f"(within about two of them is chance) and the runs won / lost by more than {CLEAR_DIFFERENCE}. Checkpoint's own values: {flat}.", "",
+             "| AUC | Prec@20 | " + " | ".join(grid) + " | against the first | won / lost | seconds |", "|---" * (len(grid) + 5) + "|"]
+    for auc, prec, overrides, seconds, d in rows:
+        lines.append(f"| {auc:.4f} | {prec:.4f} | " + " | ".join(f"{overrides[k]:g}" if isinstance(overrides[k], float) else str(overrides[k]) for k in grid)
+                     + f" | {d['mean']:+.4f} +- {d['standard_error']:.4f} | {d['better']} / {d['worse']} | {seconds:.0f} |")
     publish(lines, args.out)
     return 0
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
@@ -62,25 +62,32 @@ def evaluate(results_dir: str, trackers: List[str], sequences: List[Sequence]) -
 CLEAR_DIFFERENCE = 0.02
 
 
-def paired_differences(report: Dict, reference: str) -> Dict[str, Dict]:
-    """Each other tracker's AUC minus ``reference``'s, sequence by sequence: the mean, its
-    standard error and how many sequences each side wins by more than ``CLEAR_DIFFERENCE``.
+def paired_difference(scores: Dict[str, float], reference: Dict[str, float]) -> Optional[Dict]:
+    """``scores`` minus ``reference`` on the sequences both score: the mean, its standard error
+    and how many sequences each side wins by more than ``CLEAR_DIFFERENCE`` (None if none).
     On a few dozen sequences a mean AUC moves by 0.01-0.02 by chance (one track that flips
     between success and failure moves its sequence by 0.3); pairing the sequences says how
     much of a difference is more than that."""
-    trackers = report["trackers"]
-    base = trackers[reference]["sequences"]
+    diffs = np.array([scores[q] - reference[q] for q in reference if q in scores], dtype=np.float64)
+    diffs = diffs[np.isfinite(diffs)]
+    if not len(diffs):
+        return None
+    se = float(diffs.std(ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else float("nan")
+    return {"mean": float(diffs.mean()), "standard_error": se, "sequences": int(len(diffs)),
+            "better": int((diffs > CLEAR_DIFFERENCE).sum()), "worse": int((diffs < -CLEAR_DIFFERENCE).sum())}
+
+
+def paired_differences(report: Dict, reference: str) -> Dict[str, Dict]:
+    """Each other tracker's AUC against ``reference``'s (:func:`paired_difference`)."""
+    def aucs(name: str) -> Dict[str, float]:
+        return {q: v["auc"] for q, v in report["trackers"][name]["sequences"].items()}
+
+    base = aucs(reference)
     out = {}
-    for name, data in trackers.items():
-        if name == reference:
-            continue
-        diffs = np.array([data["sequences"][q]["auc"] - base[q]["auc"] for q in base if q in data["sequences"]], dtype=np.float64)
-        diffs = diffs[np.isfinite(diffs)]
-        if not len(diffs):
-            continue
-        se = float(diffs.std(ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else float("nan")
-        out[name] = {"mean": float(diffs.mean()), "standard_error": se, "sequences": int(len(diffs)),
-                     "better": int((diffs > CLEAR_DIFFERENCE).sum()), "worse": int((diffs < -CLEAR_DIFFERENCE).sum())}
+    for name in report["trackers"]:
+        d = paired_difference(aucs(name), base) if name != reference else None
+        if d is not None:
+            out[name] = d
     return out
 
 
