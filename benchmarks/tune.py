@@ -91,7 +91,8 @@ def main() -> int:
              "| AUC | Prec@20 | " + " | ".join(grid) + " | against the first | won / lost | seconds |", "|---" * (len(grid) + 5) + "|"]
     for auc, prec, overrides, seconds, d in rows:
         lines.append(f"| {auc:.4f} | {prec:.4f} | " + " | ".join(f"{overrides[k]:g}" if isinstance(overrides[k], float) else str(overrides[k]) for k in grid)
-                     + f" | {d['mean']:+.4f} +- {d['standard_error']:.4f} | {d['better']} / {d['worse']} | {seconds:.0f} |")
+                     + (f" | {d['mean']:+.4f} +- {d['standard_error']:.4f} | {d['better']} / {d['worse']}" if d else " | - | -")
+                     + f" | {seconds:.0f} |")
     publish(lines, args.out)
     return 0
 

@@ -138,8 +138,11 @@ def temporal_starts(sequences: List[Sequence], count: int) -> List[Sequence]:
         for k in range(count):
             start = k * len(seq) // count
             visible = np.flatnonzero(seq.visible[start:])
-            if len(visible) and start + int(visible[0]) < len(seq) - 1 and start + int(visible[0]) not in starts:
-                starts.append(start + int(visible[0]))
+            if not len(visible):
+                continue
+            start += int(visible[0])
+            if start < len(seq) - 1 and start not in starts:
+                starts.append(start)
         runs += [seq if start == 0 else seq.starting_at(start, f"{seq.name}@{start}") for start in starts]
     return runs
 

@@ -85,7 +85,9 @@ def paired_differences(report: Dict, reference: str) -> Dict[str, Dict]:
     base = aucs(reference)
     out = {}
     for name in report["trackers"]:
-        d = paired_difference(aucs(name), base) if name != reference else None
+        if name == reference:
+            continue
+        d = paired_difference(aucs(name), base)
         if d is not None:
             out[name] = d
     return out
