@@ -1,17 +1,23 @@
 #!/usr/bin/env python3
-"""How well does an RPN head's box regression follow its targets, away from the tracker?
+"""How well does a head's box regression follow its targets, away from the tracker?
 
 Training-style pairs (template crop, jittered search crop, target box) are drawn from a
-dataset; at every positive anchor (IoU >= 0.6, as in training) the head's predicted deltas
-(dx, dy, log w, log h) are compared with the targets. Per delta: the correlation, the slope
-of prediction on target (1 = measures, 0 = predicts a constant), and the mean absolute
-error next to that of the best constant. Two kinds of pairs:
+dataset (default ``sot/val``); at every positive location of the head's own training
+targets (anchors with IoU >= 0.6 for the RPN heads; the ellipse of semi-axes w/4, h/4 for the
+anchor-free box head) its predicted box is set against the true one, both in crop pixels:
+
+* centre dx, dy: the box centre's offset from the location, predicted on true;
+* log w, log h and log sqrt(wh) (pure scale): predicted on true.
+
+Per quantity: the slope of prediction on truth (1 = measures it, 0 = predicts a constant),
+the correlation, and the mean absolute error next to that of the best constant. Every head is
+compared on the same pairs. Two kinds of pairs:
 
 * supervised: two frames of one sequence, the search crop jittered as in training;
 * self: one frame, a random box, the search crop a shifted/scaled/stretched warp of the
   template's region - pure geometry, no change of appearance.
 
-    python benchmarks/regression_probe.py --model siamrpn --model light --out benchmarks/results/regression_probe.md
+    python benchmarks/regression_probe.py --model mobilenet_ban --model siamrpn --out benchmarks/results/regression_probe.md
 """
 from __future__ import annotations
 
@@ -24,45 +30,74 @@ import numpy as np
 import torch
 
 from _markdown import publish, table
-from _models import load_rpn_tracker
+from tracker import load_tracker
 from tracker.data.frames import FrameCache
 from tracker.data.pairs import FrameSource, PairConfig, PairDataset
 from tracker.data.readers import read_dataset
-from tracker.train.targets import AnchorTargets
-from tracker.trackers.siamrpn import SiamRPNTracker
+from tracker.train.targets import AnchorTargets, box_targets
+from tracker.trackers import SiamBANTracker, SiamRPNTracker
+from tracker.trackers.siamban import decode_distances
+from tracker.trackers.siamrpn import decode_boxes
 
-DELTAS = ("dx", "dy", "log w", "log h")
+QUANTITIES = ("centre dx", "centre dy", "log w", "log h", "log sqrt(wh)")
 BATCH = 32
 
 
-def positive_deltas(tracker: SiamRPNTracker, dataset: PairDataset) -> tuple:
-    """(predicted, target) deltas, (N, 4) each, at every positive anchor of every pair."""
-    net, config = tracker.net.module, tracker.config  # the torch module behind the numpy interface
-    size = config.siamrpn.instance_size
-    targets = AnchorTargets(config.anchors, net.score_size(config.siamrpn.exemplar_size, size), size)
+def positive_boxes(tracker: SiamRPNTracker, net: torch.nn.Module, batch: dict, generator: torch.Generator):
+    """(predicted, true, location) at the positive locations of one batch: (N, 4) boxes
+    ``(cx, cy, w, h)`` and (N, 2) locations, in crop pixels from the crop centre."""
+    config, size = tracker.config, batch["x"].shape[-1]
+    with torch.inference_mode():
+        cls, loc = net(batch["z"].float(), batch["x"].float())
+    boxes = batch["box"].float()
+    x1, y1, x2, y2 = boxes.unbind(1)
+    true = torch.stack([(x1 + x2) / 2 - 0.5 - (size - 1) / 2, (y1 + y2) / 2 - 0.5 - (size - 1) / 2, x2 - x1, y2 - y1], dim=1).numpy()
+    predicted, wanted, where = [], [], []
+    for b in range(len(boxes)):
+        if isinstance(tracker, SiamBANTracker):
+            labels = box_targets(boxes[b:b + 1], batch["negative"][b:b + 1], cls.shape[-1], config.siamban.total_stride, size)[0]
+            decoded = decode_distances(loc[b].numpy(), config.siamban.total_stride)
+            centres = decode_distances(np.zeros_like(loc[b].numpy()), config.siamban.total_stride)[:2]  # the cells themselves
+        else:
+            targets = AnchorTargets(config.anchors, cls.shape[-1], size)
+            labels = targets(boxes[b:b + 1], batch["negative"][b:b + 1], generator)[0]
+            anchors = targets.grid.numpy().astype(np.float64) - np.array([[(size - 1) / 2], [(size - 1) / 2], [0], [0]])
+            decoded, centres = decode_boxes(loc[b].numpy(), anchors), anchors[:2]
+        positive = labels.reshape(-1).numpy() == 1
+        predicted.append(decoded[:, positive].T)
+        wanted.append(np.repeat(true[b:b + 1], positive.sum(), axis=0))
+        where.append(centres[:, positive].T)
+    return np.concatenate(predicted), np.concatenate(wanted), np.concatenate(where)
+
+
+def quantities(boxes: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """(N, 5): centre offsets from the location, log w, log h, log sqrt(wh)."""
+    w, h = np.maximum(boxes[:, 2], 1e-3), np.maximum(boxes[:, 3], 1e-3)
+    return np.stack([boxes[:, 0] - where[:, 0], boxes[:, 1] - where[:, 1], np.log(w), np.log(h), 0.5 * np.log(w * h)], axis=1)
+
+
+def summarise(predicted: np.ndarray, wanted: np.ndarray) -> list:
+    """Per quantity: 'slope / correlation / mae (the best constant's mae)'."""
+    cells = []
+    for j in range(predicted.shape[1]):
+        p, t = predicted[:, j], wanted[:, j]
+        slope = np.polyfit(t, p, 1)[0]
+        cells.append(f"**{slope:.2f}** / {np.corrcoef(p, t)[0, 1]:.2f} / {np.abs(p - t).mean():.3f} ({np.abs(t - np.median(t)).mean():.3f})")
+    return cells
+
+
+def probe(tracker: SiamRPNTracker, dataset: PairDataset) -> list:
+    net = tracker.net.module  # the torch module behind the numpy interface
     generator = torch.Generator().manual_seed(0)
     predicted, wanted = [], []
     for start in range(0, len(dataset) - BATCH + 1, BATCH):
         items = [dataset[i] for i in range(start, start + BATCH)]
         batch = {key: torch.stack([item[key] for item in items]) for key in items[0]}
-        with torch.inference_mode():
-            loc = net(batch["z"].float(), batch["x"].float())[1]
-        labels, deltas, _ = targets(batch["box"].float(), batch["negative"], generator)
-        positive = labels == 1
-        predicted.append(loc.reshape(BATCH, 4, -1).permute(0, 2, 1)[positive].numpy())
-        wanted.append(deltas.permute(0, 2, 1)[positive].numpy())
-    return np.concatenate(predicted), np.concatenate(wanted)
-
-
-def summarise(predicted: np.ndarray, wanted: np.ndarray) -> list:
-    """Per delta: 'corr / slope / mae (constant's mae)'."""
-    cells = []
-    for j in range(4):
-        p, t = predicted[:, j], wanted[:, j]
-        corr = np.corrcoef(p, t)[0, 1]
-        slope = np.polyfit(t, p, 1)[0]
-        cells.append(f"{corr:.2f} / {slope:.2f} / {np.abs(p - t).mean():.3f} ({np.abs(t - np.median(t)).mean():.3f})")
-    return cells
+        p, t, where = positive_boxes(tracker, net, batch, generator)
+        predicted.append(quantities(p, where))
+        wanted.append(quantities(t, where))
+    predicted, wanted = np.concatenate(predicted), np.concatenate(wanted)
+    return [len(wanted)] + summarise(predicted, wanted)
 
 
 def main() -> int:
@@ -81,17 +116,21 @@ def main() -> int:
     sources = [FrameSource.from_sequence(seq, cache, PairConfig.min_box) for root in roots for seq in read_dataset(root)]
     rows = []
     for spec in args.model:
-        tracker = load_rpn_tracker(spec, "SiamFC has no box regression")
-        pairs = PairConfig(instance_size=tracker.config.siamrpn.instance_size, negative=0.0)
+        name, _, weights = spec.partition("=")
+        tracker = load_tracker(name, weights=weights or None, backend="torch")
+        if not isinstance(tracker, SiamRPNTracker):
+            raise SystemExit(f"{name}: no box regression to probe (a SiamFC tracker: its scale comes from the pyramid)")
+        crops = tracker.config.tracking
+        pairs = PairConfig(exemplar_size=crops.exemplar_size, instance_size=crops.instance_size, negative=0.0)
         for kind, share in (("supervised", 0.0), ("self", 1.0)):
             dataset = PairDataset(sources, replace(pairs, self_supervised=share), args.pairs, args.seed)
-            predicted, wanted = positive_deltas(tracker, dataset)
-            rows.append([spec, kind, len(wanted)] + summarise(predicted, wanted))
-    lines = ["# Box regression of the RPN heads, on training-style pairs", "",
+            rows.append([spec, kind] + probe(tracker, dataset))
+    lines = ["# Box regression of the heads, on training-style pairs", "",
              f"`python benchmarks/regression_probe.py {' '.join(sys.argv[1:])}`", "",
-             f"Pairs from {', '.join(roots)}; cells: correlation / slope of prediction on target /",
-             "mean absolute error (that of the best constant), over the positive anchors.", ""]
-    lines += table(["model", "pairs", "anchors"] + list(DELTAS), rows)
+             f"Pairs from {', '.join(roots)} at each model's crop sizes; cells: **slope of prediction on truth** /",
+             "correlation / mean absolute error (that of the best constant), over the positive locations",
+             "(anchors with IoU >= 0.6; for the box head, cells within a quarter of the box from its centre).", ""]
+    lines += table(["model", "pairs", "locations"] + list(QUANTITIES), rows)
     publish(lines, args.out)
     return 0
 

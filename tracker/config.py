@@ -27,6 +27,7 @@ class BackboneConfig:
     name: str = "alexnet_siamfc"  # alexnet_siamfc | alexnet_legacy | light | mobilenet_s16 | mobilenetv2
     width: float = 1.0
     blocks: int = 0  # mobilenetv2: where to cut it (feature blocks kept, stem included; 0 = 7, stride 8)
+    deep_blocks: int = 0  # mobilenetv2: run on to this block at half resolution, upsampled and stacked (0 = none)
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,8 @@ class NeckConfig:
 
 @dataclass(frozen=True)
 class HeadConfig:
-    """Which Siamese head. ``kind``: ``xcorr`` (SiamFC), ``rpn_upchannel`` or ``rpn_dw``."""
+    """Which Siamese head. ``kind``: ``xcorr`` (SiamFC), ``rpn_upchannel``, ``rpn_dw``, ``rpn_light``,
+    ``rpn_pixelwise`` (anchors) or ``box`` (anchor-free, the ``siamban`` tracker)."""
 
     kind: str = "xcorr"
     in_channels: int = 256
@@ -48,6 +50,7 @@ class HeadConfig:
     anchor_num: int = 5
     out_scale: float = 0.001  # SiamFC response scale
     template_crop: int = 0  # centre-crop template features to this size (0 = keep)
+    tower_layers: int = 4  # box head: depthwise-separable 3x3 layers per branch after the correlation
 
 
 @dataclass(frozen=True)
@@ -118,6 +121,18 @@ class SiamRPNParams:
 
 
 @dataclass(frozen=True)
+class SiamBANParams(SiamRPNParams):
+    """Post-processing of the anchor-free box head: SiamRPN's (change penalty, cosine window,
+    damped size), each cell's box decoded from its four distances. Defaults: NanoTrack v2's
+    published ``configv2.yaml`` (window 0.49, penalty 0.15, lr 0.385)."""
+
+    penalty_k: float = 0.15
+    window_influence: float = 0.49
+    lr: float = 0.385
+    total_stride: int = 8
+
+
+@dataclass(frozen=True)
 class LostParams:
     """Lost-target detection and long-term re-detection.
 
@@ -138,13 +153,14 @@ class ModelConfig:
     """Everything needed to rebuild a model and its tracker from a checkpoint."""
 
     name: str = "siamfc"
-    tracker: str = "siamfc"  # siamfc | siamrpn
+    tracker: str = "siamfc"  # siamfc | siamrpn | siamban
     backbone: BackboneConfig = field(default_factory=BackboneConfig)
     neck: NeckConfig = field(default_factory=NeckConfig)
     head: HeadConfig = field(default_factory=HeadConfig)
     anchors: AnchorConfig = field(default_factory=AnchorConfig)
     siamfc: SiamFCParams = field(default_factory=SiamFCParams)
     siamrpn: SiamRPNParams = field(default_factory=SiamRPNParams)
+    siamban: SiamBANParams = field(default_factory=SiamBANParams)
     lost: LostParams = field(default_factory=LostParams)
     input_order: str = "bgr"  # channel order the network was trained on: bgr | rgb
     # the faster CPU runtime for this network (measured: benchmarks/results/speed.md); what
@@ -155,7 +171,12 @@ class ModelConfig:
     @property
     def tracking(self) -> Union[SiamFCParams, SiamRPNParams]:
         """The post-processing parameters of this model's tracker (crop sizes and the rest)."""
-        return self.siamfc if self.tracker == "siamfc" else self.siamrpn
+        return {"siamfc": self.siamfc, "siamban": self.siamban}.get(self.tracker, self.siamrpn)
+
+    @property
+    def total_stride(self) -> int:
+        """Crop pixels between neighbouring cells of the network's output maps."""
+        return {"siamfc": self.siamfc.total_stride, "siamban": self.siamban.total_stride}.get(self.tracker, self.anchors.stride)
 
     @property
     def crops_per_frame(self) -> int:

@@ -7,6 +7,7 @@ from typing import Optional
 
 import numpy as np
 
+from .copy_paste import read_mask
 from .crop_cache import CropCache
 from .frames import FrameCache
 from .index import FrameIndex
@@ -41,6 +42,10 @@ class IndexedFrames:
             return read_image(self.crops.path(int(self.index.start[seq]) + k))
         path = self.index.path(seq, k)
         return read_image(path) if self.cache is None else self.cache.get(path)
+
+    def mask(self, seq: int, k: int) -> Optional[np.ndarray]:
+        """The object's mask where the data set has masks (DAVIS) and frames are whole, not cached crops."""
+        return read_mask(self.index.path(seq, k)) if self.crops is None else None
 
     def self_frame(self, seq: int, rng: np.random.Generator) -> np.ndarray:
         with_box = np.flatnonzero(self.index.visible[self.index.frames(seq)])

@@ -6,7 +6,10 @@ Three kinds, mixed by :class:`PairConfig`:
 * self-supervised: one frame (annotated or from an unannotated clip) and a random
   object box, the search crop made different by strong shift/scale/aspect/blur/colour/
   flip/grayscale augmentation - how Siamese trackers learn from unlabeled video;
-* negative (SiamRPN): template and search from different sequences.
+* negative (SiamRPN): template and search from different sequences;
+* copy-paste (``copy_paste`` of the supervised ones): the search frame's object cut out and
+  pasted into another scene, often beside a pasted look-alike (:mod:`.copy_paste`); as a
+  negative, only the look-alike is pasted.
 
 Every item is a pure function of ``(seed, epoch, index)``, so an interrupted run that
 resumes sees exactly the pairs it would have seen.
@@ -21,6 +24,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .augment import CropAugment, augmented_crop, to_gray
+from .copy_paste import Cutout, composite, read_mask
 from .frames import FrameCache
 from .sequence import Sequence
 
@@ -39,6 +43,8 @@ class PairConfig:
     gray: float = 0.05
     self_supervised: float = 0.3
     negative: float = 0.0
+    copy_paste: float = 0.0  # of the supervised pairs (negatives included)
+    distractor: float = 0.5  # of the copy-paste pairs: a look-alike pasted beside the target
 
 
 class FrameSource:
@@ -55,6 +61,10 @@ class FrameSource:
         if self._frames is not None:
             return self._frames[index]
         return self._cache.get(self._paths[index])
+
+    def mask(self, index: int) -> Optional[np.ndarray]:
+        """The object's mask in frame ``index``, where the data set has masks (DAVIS)."""
+        return read_mask(self._paths[index]) if self._paths is not None else None
 
     @classmethod
     def from_sequence(cls, seq: Sequence, cache: FrameCache, min_box: float) -> "FrameSource":
@@ -100,6 +110,9 @@ class SourceList:
     def frame(self, seq: int, k: int) -> np.ndarray:
         return self.sources[seq].frame(k)
 
+    def mask(self, seq: int, k: int) -> Optional[np.ndarray]:
+        return self.sources[seq].mask(k)
+
     def self_frame(self, seq: int, rng: np.random.Generator) -> np.ndarray:
         """A frame for a self-supervised pair: any frame of the sequence."""
         source = self.sources[seq]
@@ -137,7 +150,8 @@ class PairDataset(Dataset):
             z, x, box = self._self_pair(rng)
         else:
             negative = rng.random() < c.negative and len(self.annotated) > 1
-            z, x, box = self._supervised_pair(rng, negative)
+            pasted = c.copy_paste > 0 and len(self.annotated) > 1 and rng.random() < c.copy_paste
+            z, x, box = (self._copy_paste_pair if pasted else self._supervised_pair)(rng, negative)
         if rng.random() < c.gray:
             z, x = to_gray(z), to_gray(x)
         return {
@@ -165,10 +179,35 @@ class PairDataset(Dataset):
         x, box = augmented_crop(frames.frame(seq, j), frames.box(seq, j), c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
         return z, x, box
 
+    def _copy_paste_pair(self, rng: np.random.Generator, negative: bool):
+        c, frames = self.config, self.frames
+        a = int(rng.integers(len(self.annotated)))
+        seq = self.annotated[a]
+        valid = np.flatnonzero(frames.visible(seq))
+        i = int(rng.choice(valid))
+        j = int(rng.choice(valid[np.abs(valid - i) <= c.max_gap]))
+        flip = rng.random() < c.flip
+        z, _ = augmented_crop(frames.frame(seq, i), frames.box(seq, i), c.exemplar_size, c.exemplar_size, c.context, c.template, rng, flip)
+        r = int(rng.integers(len(self.annotated) - 1))
+        other = self.annotated[r + (r >= a)]
+        k = int(rng.choice(np.flatnonzero(frames.visible(other))))
+        target = None if negative else Cutout.from_frame(frames.frame(seq, j), frames.box(seq, j), frames.mask(seq, j))
+        with_distractor = negative or rng.random() < c.distractor
+        distractor = Cutout.from_frame(frames.frame(other, k), frames.box(other, k), frames.mask(other, k)) if with_distractor else None
+        size = frames.box(seq, j)[2:] * np.exp(rng.uniform(-0.3, 0.3))
+        scene = frames.self_frame(int(rng.integers(len(frames))), rng)
+        image, target_box, distractor_box = composite(scene, target, tuple(size), distractor, rng)
+        centre_box = distractor_box if negative else target_box
+        if centre_box is None:  # nothing left of the cut-out: an ordinary pair
+            return self._supervised_pair(rng, negative)
+        x, box = augmented_crop(image, centre_box, c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
+        return z, x, box
+
     def _self_pair(self, rng: np.random.Generator):
         c = self.config
         image = self.frames.self_frame(int(rng.integers(len(self.frames))), rng)
         box = random_object_box(image.shape[:2], rng)
-        z, _ = augmented_crop(image, box, c.exemplar_size, c.exemplar_size, c.context, c.template, rng)
-        x, crop_box = augmented_crop(image, box, c.instance_size, c.exemplar_size, c.context, c.self_search, rng, rng.random() < 0.5)
+        flip = rng.random() < 0.5  # both crops: a mirrored search crop would show the head a mirrored target
+        z, _ = augmented_crop(image, box, c.exemplar_size, c.exemplar_size, c.context, c.template, rng, flip)
+        x, crop_box = augmented_crop(image, box, c.instance_size, c.exemplar_size, c.context, c.self_search, rng, flip)
         return z, x, crop_box

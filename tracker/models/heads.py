@@ -2,8 +2,9 @@
 side (run every frame on the cached template kernels)."""
 from __future__ import annotations
 
-from typing import Tuple
+from typing import List, Tuple
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -161,7 +162,53 @@ class PixelwiseRPN(nn.Module):
         return self.cls(feature), self.loc(feature)
 
 
-def build_head(kind: str, anchor_num: int, in_channels: int, hidden: int, out_scale: float, template_size: int = 0) -> nn.Module:
+def _separable_tower(channels: int, layers: int) -> nn.Sequential:
+    """``layers`` depthwise-separable 3x3 convolutions (padded: the map keeps its size)."""
+    blocks: List[nn.Module] = []
+    for _ in range(layers):
+        blocks += [
+            nn.Conv2d(channels, channels, 3, padding=1, groups=channels, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
+            nn.Conv2d(channels, channels, 1, bias=False), nn.BatchNorm2d(channels), nn.ReLU(inplace=True),
+        ]
+    return nn.Sequential(*blocks)
+
+
+class BoxHead(nn.Module):
+    """Anchor-free box head (SiamBAN / NanoTrack): depthwise correlation, then a spatial tower
+    per branch, a foreground logit and four distances (left, top, right, bottom) per cell.
+
+    Why towers: with only 1x1 layers after the correlation (``DepthwiseXCorr``) a cell's box
+    sees the correlation at that cell alone, never where the peak lies among its neighbours,
+    and the centre barely learns (benchmarks/results/regression_probe.md); ``tower_layers``
+    3x3 layers let each cell read the peak's shape around it (NanoTrack uses four).
+    ``loc`` is the log of each distance in strides: ``distance = stride * exp(loc)``, decoded
+    by the tracker, so the graph stays free of any geometry.
+    """
+
+    def __init__(self, in_channels: int, hidden: int, tower_layers: int) -> None:
+        super().__init__()
+        self.adjust_kernel = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden))
+        self.adjust_search = nn.Sequential(nn.Conv2d(in_channels, hidden, 1, bias=False), nn.BatchNorm2d(hidden))
+        self.corr = Correlation(depthwise=True)
+        self.cls_tower = _separable_tower(hidden, tower_layers)
+        self.box_tower = _separable_tower(hidden, tower_layers)
+        self.cls = nn.Conv2d(hidden, 1, 3, padding=1)
+        self.loc = nn.Conv2d(hidden, 4, 3, padding=1)
+        with torch.no_grad():  # start at a rare foreground (focal-loss prior) and a half-size of 3 strides
+            self.cls.bias.fill_(-2.0)
+            self.loc.weight.mul_(0.1)
+            self.loc.bias.fill_(float(np.log(3.0)))
+
+    def template(self, zf: torch.Tensor) -> Kernels:
+        return (self.adjust_kernel(zf),)
+
+    def search(self, xf: torch.Tensor, kernel: torch.Tensor) -> Kernels:
+        feature = self.corr(self.adjust_search(xf), kernel)
+        return self.cls(self.cls_tower(feature)), self.loc(self.box_tower(feature))
+
+
+def build_head(kind: str, anchor_num: int, in_channels: int, hidden: int, out_scale: float, template_size: int = 0,
+               tower_layers: int = 4) -> nn.Module:
     if kind == "xcorr":
         return XCorrHead(out_scale)
     if kind == "rpn_upchannel":
@@ -174,4 +221,6 @@ def build_head(kind: str, anchor_num: int, in_channels: int, hidden: int, out_sc
         if template_size <= 0:
             raise ValueError("the rpn_pixelwise head needs head.template_crop (template feature size)")
         return PixelwiseRPN(anchor_num, in_channels, hidden, template_size * template_size)
-    raise ValueError(f"unknown head {kind!r} (xcorr, rpn_upchannel, rpn_dw, rpn_light, rpn_pixelwise)")
+    if kind == "box":
+        return BoxHead(in_channels, hidden, tower_layers)
+    raise ValueError(f"unknown head {kind!r} (xcorr, rpn_upchannel, rpn_dw, rpn_light, rpn_pixelwise, box)")

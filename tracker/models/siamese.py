@@ -23,12 +23,12 @@ class SiameseNet(nn.Module):
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
         self.config = config
-        self.backbone = build_backbone(config.backbone.name, config.backbone.width, config.backbone.blocks)
+        self.backbone = build_backbone(config.backbone.name, config.backbone.width, config.backbone.blocks, config.backbone.deep_blocks)
         head = config.head
         in_channels = getattr(self.backbone, "out_channels", head.in_channels)
         self.neck = build_neck(in_channels, config.neck.out_channels)
         in_channels = config.neck.out_channels or in_channels
-        self.head = build_head(head.kind, head.anchor_num, in_channels, head.hidden, head.out_scale, head.template_crop)
+        self.head = build_head(head.kind, head.anchor_num, in_channels, head.hidden, head.out_scale, head.template_crop, head.tower_layers)
 
     @property
     def is_rpn(self) -> bool:

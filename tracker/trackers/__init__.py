@@ -5,10 +5,11 @@ from ..config import ModelConfig
 from ..threads import ThreadPolicy
 from .base import SiameseTracker, TargetState, TrackResult
 from .pool import TrackerPool
+from .siamban import SiamBANTracker
 from .siamfc import SiamFCTracker
 from .siamrpn import SiamRPNTracker
 
-TRACKERS = {"siamfc": SiamFCTracker, "siamrpn": SiamRPNTracker}
+TRACKERS = {"siamfc": SiamFCTracker, "siamrpn": SiamRPNTracker, "siamban": SiamBANTracker}
 
 
 def build_tracker(net: Any, config: ModelConfig, device: Any = "cpu", thread_policy: Optional[ThreadPolicy] = None) -> SiameseTracker:
@@ -22,4 +23,4 @@ def build_tracker(net: Any, config: ModelConfig, device: Any = "cpu", thread_pol
     return cls(net, config, device, thread_policy)
 
 
-__all__ = ["SiameseTracker", "SiamFCTracker", "SiamRPNTracker", "TargetState", "TrackResult", "TrackerPool", "build_tracker", "TRACKERS"]
+__all__ = ["SiameseTracker", "SiamFCTracker", "SiamRPNTracker", "SiamBANTracker", "TargetState", "TrackResult", "TrackerPool", "build_tracker", "TRACKERS"]

@@ -137,7 +137,7 @@ class SiameseTracker(abc.ABC):
         exemplar = self.config.tracking.exemplar_size
         whole_frame = exemplar * 2 * max(state.frame_shape) / context_size(state.size, context)
         size = min(self.config.lost.lost_instance_size, max(instance_size, whole_frame))
-        stride = self.config.anchors.stride if self.config.tracker == "siamrpn" else self.config.siamfc.total_stride
+        stride = self.config.total_stride
         return int(instance_size + np.ceil((size - instance_size) / stride) * stride)
 
     @staticmethod

@@ -78,17 +78,17 @@ class Candidates(NamedTuple):
 
 class SiamRPNTracker(SiameseTracker):
     def exemplar_crop(self, image: np.ndarray, state: TargetState) -> np.ndarray:
-        p = self.config.siamrpn
+        p = self.config.tracking
         side = round(context_size(state.size, p.context))
         return square_crop(image, state.center, side, p.exemplar_size, state.avg_color, p.crop)
 
     def instance_size(self, state: TargetState) -> int:
         """The search crop's side: larger (same scale) while a long-term tracker is lost."""
-        p = self.config.siamrpn
+        p = self.config.tracking
         return self.lost_search_size(state, p.instance_size, p.context) if self.searching(state) else p.instance_size
 
     def search_crops(self, image: np.ndarray, state: TargetState) -> List[np.ndarray]:
-        p = self.config.siamrpn
+        p = self.config.tracking
         instance = self.instance_size(state)
         s_x = context_size(state.size, p.context) * instance / p.exemplar_size
         state.extra["scale_z"] = p.exemplar_size / context_size(state.size, p.context)
@@ -103,19 +103,24 @@ class SiamRPNTracker(SiameseTracker):
             cache[score_size] = (anchors, window)
         return cache[score_size]
 
-    def candidates(self, state: TargetState, outputs: List[np.ndarray]) -> Candidates:
-        """Every anchor's decoded box (crop pixels), foreground score and change penalty."""
-        cls, loc = outputs[0][0], outputs[1][0]
+    def decode(self, cls: np.ndarray, loc: np.ndarray):
+        """One target's head outputs -> boxes (4, N) ``(dx, dy, w, h)`` in crop pixels, their
+        foreground probabilities (N,) and cosine window (N,)."""
         anchors, window = self._grid(cls.shape[-1])
-        boxes = decode_boxes(loc, anchors)
+        return decode_boxes(loc, anchors), softmax_foreground(cls, self.config.head.anchor_num), window
+
+    def candidates(self, state: TargetState, outputs: List[np.ndarray]) -> Candidates:
+        """Every candidate's decoded box (crop pixels), foreground score and change penalty."""
+        cls, loc = outputs[0][0], outputs[1][0]
+        boxes, score, window = self.decode(cls, loc)
         w_z, h_z = state.size * state.extra["scale_z"]
         s_c = _change(_padded_size(boxes[2], boxes[3]) / _padded_size(w_z, h_z))
         r_c = _change((w_z / h_z) / (boxes[2] / boxes[3]))
-        penalty = np.exp(-(r_c * s_c - 1) * self.config.siamrpn.penalty_k)
-        return Candidates(boxes, softmax_foreground(cls, self.config.head.anchor_num), penalty, window, cls.shape[-1])
+        penalty = np.exp(-(r_c * s_c - 1) * self.config.tracking.penalty_k)
+        return Candidates(boxes, score, penalty, window, cls.shape[-1])
 
     def locate(self, state: TargetState, outputs: List[np.ndarray]) -> TrackResult:
-        p = self.config.siamrpn
+        p = self.config.tracking
         c = self.candidates(state, outputs)
         scale_z = state.extra["scale_z"]
         lost = self.config.lost
@@ -139,7 +144,7 @@ class SiamRPNTracker(SiameseTracker):
 
     def reported_box(self, state: TargetState) -> Box:
         """The state's box; with ``crop: pysot`` as pysot reports it, ``(cx - w/2, cy - h/2, w, h)``."""
-        if self.config.siamrpn.crop != "pysot":
+        if self.config.tracking.crop != "pysot":
             return state.box
         (cx, cy), (w, h) = state.center, state.size
         return (float(cx - w / 2), float(cy - h / 2), float(w), float(h))

@@ -51,3 +51,24 @@ def rpn_loc_loss(loc: torch.Tensor, deltas: torch.Tensor, weights: torch.Tensor)
     pred = loc.reshape(b, 4, -1).float()
     diff = F.smooth_l1_loss(pred, deltas, reduction="none", beta=1.0 / 9.0).sum(dim=1)
     return (diff * weights).sum() / b
+
+
+def balanced_logistic_loss_ignoring(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """:func:`balanced_logistic_loss` of (B, 1, S, S) logits against (B, S, S) labels in {-1, 0, 1}; -1 cells are ignored."""
+    cared = labels >= 0
+    return balanced_logistic_loss(logits[:, 0].float()[cared], labels[cared])
+
+
+def iou_loss(loc: torch.Tensor, distances: torch.Tensor, mask: torch.Tensor, stride: float) -> torch.Tensor:
+    """UnitBox's ``-ln IoU`` between predicted and true boxes around the same cell, over the
+    cells of ``mask``: its gradient grows as the overlap shrinks, and it weighs a box's four
+    sides together, whatever the target's size. ``loc`` (B, 4, S, S) are log distances in
+    strides, ``distances`` (B, 4, S, S) the true ones in crop pixels."""
+    if not mask.any():
+        return loc.sum() * 0
+    pred = stride * torch.exp(loc.float().clamp(max=10)).permute(0, 2, 3, 1)[mask]  # (N, 4) l, t, r, b
+    true = distances.permute(0, 2, 3, 1)[mask]
+    inter = (torch.minimum(pred[:, 0], true[:, 0]) + torch.minimum(pred[:, 2], true[:, 2])) * (
+        torch.minimum(pred[:, 1], true[:, 1]) + torch.minimum(pred[:, 3], true[:, 3]))
+    union = (pred[:, 0] + pred[:, 2]) * (pred[:, 1] + pred[:, 3]) + (true[:, 0] + true[:, 2]) * (true[:, 1] + true[:, 3]) - inter
+    return -torch.log((inter + 1.0) / (union + 1.0)).mean()

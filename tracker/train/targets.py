@@ -80,3 +80,31 @@ class AnchorTargets:
         ranks = torch.where(mask, noise, torch.full_like(noise, 2.0)).argsort(dim=1).argsort(dim=1)
         limit = torch.as_tensor(limit, device=mask.device).reshape(-1, 1) if not isinstance(limit, int) else limit
         return mask & (ranks < limit)
+
+
+def box_targets(boxes: torch.Tensor, negative: torch.Tensor, score_size: int, stride: int, instance_size: int):
+    """Anchor-free targets (SiamBAN's ellipse labels) for boxes ``(x1, y1, x2, y2)`` in the search crop.
+
+    -> labels (B, S, S): 1 inside the ellipse of semi-axes (w/4, h/4) around the target's
+    centre (and always the cell nearest it), 0 outside the ellipse inscribed in the box
+    (w/2, h/2), -1 (ignored) between; negative pairs are all 0.
+    -> distances (B, 4, S, S): each cell's left, top, right, bottom distance to the box edges
+    in crop pixels; regressed where ``inside`` (B, S, S): within the inscribed ellipse.
+    """
+    centre = (instance_size - 1) / 2.0
+    cells = (torch.arange(score_size, device=boxes.device, dtype=torch.float32) - (score_size - 1) / 2.0) * stride + centre
+    x1, y1, x2, y2 = (boxes[:, i, None, None] - 0.5 for i in range(4))  # edges in pixel-centre coordinates
+    px, py = cells[None, None, :], cells[None, :, None]
+    w, h = (x2 - x1).clamp(min=1.0), (y2 - y1).clamp(min=1.0)
+    nx, ny = (px - (x1 + x2) / 2) / w, (py - (y1 + y2) / 2) / h  # offsets in box sizes
+    ellipse = nx**2 + ny**2
+    labels = torch.full(ellipse.shape, -1.0, device=boxes.device)
+    labels[ellipse > 0.25] = 0.0
+    labels[ellipse <= 0.0625] = 1.0
+    nearest = ellipse.flatten(1).argmin(dim=1)
+    labels.view(len(boxes), -1)[torch.arange(len(boxes), device=boxes.device), nearest] = 1.0
+    labels[negative] = 0.0
+    distances = torch.stack([(px - x1).expand_as(ellipse), (py - y1).expand_as(ellipse), (x2 - px).expand_as(ellipse), (y2 - py).expand_as(ellipse)], dim=1)
+    inside = (labels == 1) | (ellipse <= 0.25)
+    inside &= (distances > 0).all(dim=1) & ~negative[:, None, None]
+    return labels, distances, inside

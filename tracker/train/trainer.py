@@ -36,9 +36,8 @@ from ..zoo import model_config
 from .config import IMAGENET, TrainConfig
 from .datasets import build_mix
 from .freeze import apply_freezing
-from .losses import balanced_logistic_loss, rpn_cls_loss, rpn_loc_loss, score_distillation_loss
+from .objectives import build_objective
 from .schedule import learning_rate
-from .targets import AnchorTargets, siamfc_labels
 
 log = logging.getLogger(__name__)
 STATE_FILE = "state.pt"
@@ -125,7 +124,8 @@ class Trainer:
         self.generator.manual_seed(cfg.seed * 1000 + self.rank)
         # negative pairs: RPN background anchors, or SiamFC score maps that are all background
         # (the search crop centred on another sequence's object: a semantic distractor)
-        pairs = replace(cfg.pairs, instance_size=self.model_config.tracking.instance_size)
+        # the tracker's crop sizes: a template cut at another size would show the head targets at another scale
+        pairs = replace(cfg.pairs, exemplar_size=self.model_config.tracking.exemplar_size, instance_size=self.model_config.tracking.instance_size)
         if cfg.data.datasets and sources is None:
             self.sources = []
             self.dataset = build_mix(cfg, pairs, dist.barrier if self.world > 1 else lambda: None, progress=self.rank == 0)
@@ -133,7 +133,8 @@ class Trainer:
             self.sources = sources if sources is not None else build_sources(cfg, FrameCache(progress=self.rank == 0))
             self.dataset = PairDataset(self.sources, pairs, cfg.optim.pairs_per_epoch, cfg.seed)
         self.score_size = self.net.score_size(pairs.exemplar_size, pairs.instance_size)
-        self.anchor_targets = AnchorTargets(self.model_config.anchors, self.score_size, pairs.instance_size) if self.net.is_rpn else None
+        teacher = self._teacher_scores if self.teacher is not None else None
+        self.objective = build_objective(self.model_config, cfg, self.score_size, pairs.instance_size, self.generator, teacher)
         self.epoch, self.iteration, self.best_auc, self.history = 0, 0, -1.0, []
         self.out.mkdir(parents=True, exist_ok=True)
 
@@ -191,27 +192,22 @@ class Trainer:
 
     # -- training -------------------------------------------------------------
     def loss(self, batch: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
-        z = batch["z"].to(self.device, non_blocking=True).float().contiguous(memory_format=torch.channels_last)
-        x = batch["x"].to(self.device, non_blocking=True).float().contiguous(memory_format=torch.channels_last)
-        boxes = batch["box"].to(self.device).float()
-        negative = batch["negative"].to(self.device)
-        use_amp = self.cfg.amp and self.device.type == "cuda"
-        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
-            outputs = self.model(z, x)
-        if not self.net.is_rpn:
-            labels = siamfc_labels(boxes, negative, outputs[0].shape[-1], self.model_config.siamfc.total_stride, x.shape[-1])
-            cls = balanced_logistic_loss(outputs[0].float(), labels)
-            if self.teacher is None:
-                return {"loss": cls, "cls": cls}
-            with torch.no_grad(), torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=use_amp):
-                teacher_scores = self.teacher(z, x)[0]
-            distill = score_distillation_loss(outputs[0], teacher_scores)
-            return {"loss": cls + self.cfg.distill.weight * distill, "cls": cls, "distill": distill}
-        labels, deltas, weights = self.anchor_targets(boxes, negative, self.generator)
-        cls = rpn_cls_loss(outputs[0], labels, self.model_config.head.anchor_num)
-        loc = rpn_loc_loss(outputs[1], deltas, weights)
-        total = self.cfg.optim.cls_weight * cls + self.cfg.optim.loc_weight * loc
-        return {"loss": total, "cls": cls, "loc": loc}
+        """The objective's losses on one batch of pairs (crops as float, channels-last, on the device)."""
+        def crops(key: str) -> torch.Tensor:
+            return batch[key].to(self.device, non_blocking=True).float().contiguous(memory_format=torch.channels_last)
+
+        pairs = {"z": crops("z"), "x": crops("x"), "box": batch["box"].to(self.device).float(), "negative": batch["negative"].to(self.device)}
+        with self._autocast():
+            outputs = self.model(pairs["z"], pairs["x"])
+        return self.objective(outputs, pairs)
+
+    def _autocast(self):
+        """bfloat16 mixed precision on CUDA (``amp``); plain float32 on the CPU."""
+        return torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.cfg.amp and self.device.type == "cuda")
+
+    def _teacher_scores(self, z: torch.Tensor, x: torch.Tensor):
+        with self._autocast():
+            return self.teacher(z, x)
 
     def _loader(self) -> DataLoader:
         indices = list(range(self.rank, self.cfg.optim.pairs_per_epoch, self.world))
