@@ -1,9 +1,9 @@
 """The model zoo: named architectures (one YAML config each) and the weights we ship.
 
-Shipped weights live in ``weights/`` at the repository root (or the folder named by
-``$SIAMTRACK_WEIGHTS``), listed in ``weights/manifest.json`` with their sha256, their
-config and their ONNX graphs: a shipped model loads and tracks on onnxruntime from the
-manifest and the graphs alone, without torch. The ``.pt`` checkpoints are for PyTorch
+Shipped weights live in ``weights/`` at the repository root, installed as ``tracker/weights/``
+by a wheel or an sdist (or in the folder named by ``$SIAMTRACK_WEIGHTS``), listed in
+``manifest.json`` there with their sha256, their config and their ONNX graphs: a shipped
+model loads and tracks on onnxruntime from the manifest and the graphs alone, without torch. The ``.pt`` checkpoints are for PyTorch
 (``backend="torch"``, CUDA, training, export).
 """
 from __future__ import annotations
@@ -23,7 +23,8 @@ from .threads import ThreadPolicy
 from .trackers import SiameseTracker, build_tracker
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+PACKAGE_DIR = Path(__file__).resolve().parent
+CONFIG_DIR = PACKAGE_DIR / "configs"
 
 
 def architectures() -> List[str]:
@@ -39,10 +40,15 @@ def model_config(name: str) -> ModelConfig:
 
 
 def weights_dir() -> Path:
+    """``$SIAMTRACK_WEIGHTS``, else the weights an installed wheel carries (``tracker/weights/``),
+    else the checkout's ``weights/`` (a source tree or an editable install)."""
     env = os.environ.get("SIAMTRACK_WEIGHTS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "weights"
+    packaged = PACKAGE_DIR / "weights"
+    if (packaged / "manifest.json").is_file():
+        return packaged
+    return PACKAGE_DIR.parent / "weights"
 
 
 def manifest() -> Dict[str, Any]:
