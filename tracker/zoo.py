@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
@@ -62,6 +63,23 @@ def list_models() -> List[str]:
     """Names of the shipped models (``load_tracker`` accepts them without ``weights=``)."""
     models = manifest().get("models", {})
     return sorted(name for name, entry in models.items() if (weights_dir() / entry["file"]).is_file())
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What to choose a shipped model by (the manifest's ``about`` says how each was measured)."""
+
+    name: str
+    description: str
+    val_auc: Optional[float]  # success AUC on the 29 sot/val sequences
+    fps: Optional[float]  # end to end at 640x480 on the project's 2-core CPU
+
+
+def model_infos() -> List[ModelInfo]:
+    """Every shipped model's one-line description, val AUC and fps, from the manifest."""
+    models = manifest().get("models", {})
+    return [ModelInfo(name, models[name].get("description", ""), models[name].get("val_auc"), models[name].get("fps"))
+            for name in list_models()]
 
 
 def shipped_entry(name: str) -> Dict[str, Any]:
