@@ -29,7 +29,7 @@ try:
     HAS_OPENVINO = True
 except ImportError:
     HAS_OPENVINO = False
-BACKENDS = ["ort", "opencv"] + (["openvino"] if HAS_OPENVINO else [])
+BACKENDS = ["onnxruntime", "opencv"] + (["openvino"] if HAS_OPENVINO else [])
 
 
 def export_all(net, folder, name):

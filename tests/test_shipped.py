@@ -214,6 +214,6 @@ def test_openvino_backend_errors_and_fallback(monkeypatch, random_light_weights)
     monkeypatch.setattr(zoo, "openvino_installed", lambda: False)
     monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` fails
     tracker = load_tracker("mobilenet_fc", overrides={"cpu_backend": "openvino"})
-    assert tracker.net.backend == "ort"
+    assert tracker.net.backend == "onnxruntime"
     with pytest.raises(MissingDependencyError, match=r"siamtrack\[openvino\]"):
         load_tracker("mobilenet_fc", backend="openvino")

@@ -254,7 +254,7 @@ def load_tracker(
             if graphs.get("weights_sha256") != entry["sha256"]:
                 raise CheckpointError(f"the shipped graphs of {name!r} were exported from other weights: "
                                       f"run python scripts/ship_graphs.py --name {name}")
-            runtime = "openvino" if backend == "openvino" else "ort"
+            runtime = "openvino" if backend == "openvino" else "onnxruntime"
             return build_tracker(ExportedNet.from_shipped(graphs, entry["config"], weights_dir(), policy.threads, runtime), cfg, "cpu", policy)
         if backend == "openvino" and not chosen:
             raise ConfigError("backend='openvino' runs a shipped model's graphs; for weights=PATH or overrides that change "
