@@ -113,7 +113,10 @@ def test_json_results_and_image_folder(cli, tmp_path, video):
     code, _, err = cli(["track", folder / "*.jpg", "--init", f"{x},{y},{w},{h}", "--results", "r.json"])
     assert code == 0, err
     data = json.loads((tmp_path / "r.json").read_text())
-    assert len(data["frames"]) == 10 and {"box", "score", "ok"} <= set(data["frames"][1])
+    # one target has the shape of several (docs/results.md): a list of targets in every frame
+    assert len(data["frames"]) == 10 and data["targets"] == 1
+    assert all(list(f) == ["frame", "time", "targets"] and len(f["targets"]) == 1 for f in data["frames"])
+    assert set(data["frames"][1]["targets"][0]) == {"id", "box", "score", "ok"}
 
 
 @pytest.mark.parametrize(

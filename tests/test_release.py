@@ -18,3 +18,81 @@ def test_list_models_says_what_to_choose_by(args, capsys, monkeypatch):
         line = next(row for row in lines if row.split()[0] == name)
         assert entry["description"] in line and f"val AUC {entry['val_auc']:.3f}" in line and f"{entry['fps']:.0f} fps" in line
     assert "[default]" in next(row for row in lines if row.startswith("mobilenet_fc "))
+
+
+@pytest.fixture
+def export_description(tmp_path):
+    """The shipped light model's graphs described as `siamtrack export` describes its files."""
+    import json
+
+    from tracker.zoo import shipped_entry, weights_dir
+
+    entry = shipped_entry("light")
+    meta, files = entry["graphs"]["meta"], entry["graphs"]["files"]
+    description = {**meta, "config": entry["config"],
+                   "template": {**meta["template"], "file": str(weights_dir() / files["template"]["file"])},
+                   "search": {**meta["search"], "file": str(weights_dir() / files["search"]["file"])}}
+    path = tmp_path / "light.json"
+    path.write_text(json.dumps(description))
+    return path
+
+
+@pytest.mark.parametrize("backend", ["onnxruntime", "ort"])
+def test_load_exported_tracker_from_the_top_level_api(export_description, backend):
+    from tracker import load_exported_tracker, load_tracker
+    from tracker.video.demo import generate_clip
+
+    clip = generate_clip(num_frames=5)
+    exported = load_exported_tracker(export_description, backend=backend, threads=1)
+    assert exported.net.backend == "onnxruntime"  # "ort" is the accepted old spelling
+    shipped = load_tracker("light", backend="onnxruntime", threads=1)
+    for tracker in (exported, shipped):
+        tracker.init(clip.frames[0], clip.boxes[0])
+    for frame in clip.frames[1:]:
+        assert exported.update(frame).box == pytest.approx(shipped.update(frame).box, abs=1e-3)
+
+
+def test_load_exported_tracker_default_backend_is_onnxruntime(export_description):
+    from tracker import ConfigError, load_exported_tracker
+
+    assert load_exported_tracker(export_description).net.backend == "onnxruntime"
+    with pytest.raises(ConfigError, match="onnxruntime, opencv, openvino"):
+        load_exported_tracker(export_description, backend="tensorrt")
+
+
+def test_rate_meter_leaves_out_the_first_update_and_waits_for_a_few():
+    from tracker.video.output import RateMeter
+
+    meter = RateMeter(window=4, warmup=3)
+    meter.add(1.0)  # the first update: the runtime's set-up, not its speed
+    for _ in range(2):
+        meter.add(0.01)
+        assert meter.fps is None
+    meter.add(0.01)
+    assert meter.fps == pytest.approx(100.0)
+    for seconds in (0.02, 0.02, 0.02, 0.02):
+        meter.add(seconds)
+    assert meter.fps == pytest.approx(50.0)  # the last 4 updates
+
+
+def test_the_overlay_shows_no_fps_until_it_is_measured(tmp_path, monkeypatch, capsys):
+    """The first frames carried "1 fps" (the first update's set-up) on the annotated video."""
+    import cv2
+
+    from tracker.video import cli as track_cli
+    from tracker.video.demo import generate_clip
+
+    clip = generate_clip(num_frames=12, width=320, height=240, base_size=(48, 40))
+    path = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 240))
+    for frame in clip.frames:
+        writer.write(frame)
+    writer.release()
+    shown = []
+    monkeypatch.setattr(track_cli, "draw", lambda frame, targets, fps=None: shown.append(fps) or frame)
+    monkeypatch.delenv("SIAMTRACK_WEIGHTS", raising=False)
+    monkeypatch.chdir(tmp_path)
+    box = ",".join(str(v) for v in clip.boxes[0])
+    assert main(["track", str(path), "--init", box, "--model", "light", "--save", "out.mp4"]) == 0, capsys.readouterr().err
+    assert len(shown) == 12 and shown[:6] == [None] * 6
+    assert all(fps > 5 for fps in shown[6:])

@@ -19,7 +19,7 @@ import numpy as np
 from ..config import load_overrides_file, parse_overrides
 from ..errors import DeviceError, TrackerError
 from .demo import generate_clip
-from .output import RESULT_SUFFIXES, JsonLines, ResultsFile, VideoOutput, draw
+from .output import RESULT_SUFFIXES, JsonLines, RateMeter, ResultsFile, VideoOutput, draw
 from .pipeline import TrackedVideo, track_video
 from .sources import ArraySource
 
@@ -200,12 +200,11 @@ def loop(tracked: TrackedVideo, writer: Union[ResultsFile, JsonLines, None], vid
     total = tracked.source.frame_count
     total = min(args.max_frames, total) if args.max_frames and total else (total or args.max_frames)
     bar = tqdm(total=total, unit="frame", disable=tracked.source.live, file=sys.stderr)
-    fps: Optional[float] = None
+    rate = RateMeter()
     try:
         for _, frame, targets in tracked:
             if tracked.frames > 1:
-                rate = 1.0 / max(tracked.last_update_seconds, 1e-9)
-                fps = rate if fps is None else 0.9 * fps + 0.1 * rate
+                rate.add(tracked.last_update_seconds)
             if writer is not None:
                 try:
                     writer.add(targets)
@@ -213,7 +212,7 @@ def loop(tracked: TrackedVideo, writer: Union[ResultsFile, JsonLines, None], vid
                     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
                     break
             if video is not None or args.show:
-                annotated = draw(frame, targets, fps)
+                annotated = draw(frame, targets, rate.fps)
                 if video is not None:
                     video.write(annotated)
                 if args.show and not show_window(annotated):
