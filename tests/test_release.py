@@ -96,3 +96,25 @@ def test_the_overlay_shows_no_fps_until_it_is_measured(tmp_path, monkeypatch, ca
     assert main(["track", str(path), "--init", box, "--model", "light", "--save", "out.mp4"]) == 0, capsys.readouterr().err
     assert len(shown) == 12 and shown[:6] == [None] * 6
     assert all(fps > 5 for fps in shown[6:])
+
+
+def test_eval_prints_the_summary_and_runs_no_baseline_unasked(got10k_root, tmp_path, capsys, monkeypatch):
+    """`--model` without `--baselines` runs that model alone; the scores are printed without
+    --report; report.md has every sequence's scores."""
+    monkeypatch.delenv("SIAMTRACK_WEIGHTS", raising=False)
+    args = ["eval", str(got10k_root), "--model", "light", "--results-dir", str(tmp_path / "R")]
+    assert main(args) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    header = next(line for line in out.splitlines() if line.startswith("tracker"))
+    assert header.split() == ["tracker", "AUC", "Prec@20", "SR0.5", "SR0.75", "fps"]
+    row = next(line for line in out.splitlines() if line.startswith("light "))
+    assert len(row.split()) == 6 and 0 <= float(row.split()[1]) <= 1
+    assert sorted(p.name for p in (tmp_path / "R").iterdir()) == ["light"]  # no opencv_* unasked
+    assert main(args + ["--baselines", "mil", "--report", str(tmp_path / "P")]) == 0
+    out = capsys.readouterr().out
+    assert any(line.startswith("opencv_mil ") for line in out.splitlines())
+    report = (tmp_path / "P" / "report.md").read_text()
+    for name in ("light", "opencv_mil"):
+        section = report.split(f"## {name}: every sequence")[1]
+        assert "| sequence | frames | AUC | Prec@20 | SR0.5 | SR0.75 | fps |" in section
+        assert all(f"| seq{i} | 11 |" in section for i in (1, 2, 3))
