@@ -2,6 +2,7 @@
 files' shape, the on-frame fps, and the exported-graph tracker from the top-level API."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from tracker.cli import main
@@ -118,3 +119,40 @@ def test_eval_prints_the_summary_and_runs_no_baseline_unasked(got10k_root, tmp_p
         section = report.split(f"## {name}: every sequence")[1]
         assert "| sequence | frames | AUC | Prec@20 | SR0.5 | SR0.75 | fps |" in section
         assert all(f"| seq{i} | 11 |" in section for i in (1, 2, 3))
+
+
+def test_a_checkpoint_is_exported_once(random_light_weights, tmp_path, monkeypatch):
+    """`--weights` cost seconds of torch import and ONNX export at every start: the graphs are
+    kept (keyed by the file's sha256), so the next load reads neither the checkpoint nor torch."""
+    import shutil
+
+    from tracker import CheckpointError, load_tracker, zoo
+    from tracker.export import cache
+    from tracker.video.demo import generate_clip
+
+    monkeypatch.setenv("SIAMTRACK_CACHE", str(tmp_path / "cache"))
+    weights = shutil.copy(random_light_weights, tmp_path / "mine.pt")
+    clip = generate_clip(num_frames=6)
+
+    def boxes(tracker):
+        tracker.init(clip.frames[0], clip.boxes[0])
+        return [tracker.update(frame).box for frame in clip.frames[1:]]
+
+    first = boxes(load_tracker(weights=weights, backend="onnxruntime", threads=1))
+    class ReadAgain(Exception):
+        pass
+
+    def read_again(*args, **kwargs):
+        raise ReadAgain
+
+    monkeypatch.setattr(zoo, "load_model", read_again)
+    monkeypatch.setattr(cache, "export_and_keep", read_again)
+    again = boxes(load_tracker(weights=weights, overrides={"siamrpn.lr": 0.3}, threads=1))
+    assert np.allclose(boxes(load_tracker(weights=weights, threads=1)), first)
+    assert len(again) == len(first) and not np.allclose(again, first)  # the override applies to the cached graphs
+    with pytest.raises(CheckpointError, match="not 'siamfc'"):
+        load_tracker("siamfc", weights=weights)
+    with open(weights, "ab") as fh:  # other bytes: another checkpoint, exported anew
+        fh.write(b"\0")
+    with pytest.raises(ReadAgain):
+        load_tracker(weights=weights, threads=1)

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -103,8 +104,10 @@ NO_TORCH = "import sys; sys.modules['torch'] = None; sys.modules['onnx'] = None\
 
 
 def run_python(code, env=None):
-    return subprocess.run([sys.executable, "-c", NO_TORCH + code], env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})),
-                          capture_output=True, text=True, timeout=300)
+    """``code`` without torch, and with an empty graph cache (a cached export needs no torch)."""
+    with tempfile.TemporaryDirectory() as cache:
+        return subprocess.run([sys.executable, "-c", NO_TORCH + code], capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT), SIAMTRACK_CACHE=cache, **(env or {})))
 
 
 def test_import_tracker_does_not_import_torch():

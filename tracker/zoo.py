@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from .config import ModelConfig, from_dict, load_config_file, with_overrides
+from .config import ModelConfig, from_dict, load_config_file, to_dict, with_overrides
 from .digest import sha256_of
 from .errors import CheckpointError, ConfigError, DeviceError, UnknownModelError
+from .export import cache as graph_cache
 from .extras import openvino_installed, require_onnx, require_openvino, require_torch, torch_installed
 from .network import resolve_device
 from .threads import ThreadPolicy
@@ -129,14 +130,17 @@ def load_model(name: Optional[str] = None, weights: Union[str, Path, None] = Non
     from .models.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path)
-    if weights is not None and name is not None and name in architectures():
-        expected = model_config(name)
-        if (ckpt.config.backbone, ckpt.config.head.kind) != (expected.backbone, expected.head.kind):
-            raise CheckpointError(
-                f"{weights} holds a {ckpt.config.name!r} model ({ckpt.config.backbone.name}/"
-                f"{ckpt.config.head.kind}), not {name!r}"
-            )
+    if weights is not None:
+        check_architecture(name, weights, ckpt.config)
     return ckpt
+
+
+def check_architecture(name: Optional[str], weights: Union[str, Path], config: ModelConfig) -> None:
+    """``weights`` (whose config is ``config``) must hold the network ``name`` names, if any."""
+    if name is not None and name in architectures():
+        expected = model_config(name)
+        if (config.backbone, config.head.kind) != (expected.backbone, expected.head.kind):
+            raise CheckpointError(f"{weights} holds a {config.name!r} model ({config.backbone.name}/{config.head.kind}), not {name!r}")
 
 
 def check_model_options(name: Optional[str], weights: Union[str, Path, None] = None,
@@ -228,9 +232,13 @@ def load_tracker(
         raise DeviceError("half=True (--half) is the fast CUDA path: it needs device='cuda' and fast=True")
     if name is None and weights is None:
         name = DEFAULT_MODEL
-    ckpt = None if weights is None else load_model(name, weights)
-    entry = shipped_entry(name) if ckpt is None else None
-    shipped = shipped_config(name) if ckpt is None else ckpt.config
+    # a checkpoint exported before is not read again (no torch): its config is in the graph cache
+    recorded = graph_cache.recorded_config(weights) if weights is not None else None
+    if recorded is not None:
+        check_architecture(name, weights, recorded)
+    ckpt = None if weights is None or recorded is not None else load_model(name, weights)
+    entry = shipped_entry(name) if weights is None else None
+    shipped = shipped_config(name) if weights is None else recorded or ckpt.config
     cfg = shipped
     if config is not None:
         if (config.backbone, config.head) != (cfg.backbone, cfg.head):
@@ -259,16 +267,21 @@ def load_tracker(
         if backend == "openvino" and not chosen:
             raise ConfigError("backend='openvino' runs a shipped model's graphs; for weights=PATH or overrides that change "
                               "their shapes use onnxruntime, or `siamtrack export --format openvino` and load_exported_tracker")
-        require_onnx("an onnxruntime tracker on weights=PATH or on overrides that change the shipped graphs' shapes (an in-memory export)")
-        ckpt = ckpt or load_model(name)
-        ckpt.config = cfg
-        return build_tracker(ExportedNet.from_network(ckpt.build(), policy.threads), cfg, "cpu", policy)
+        source, shapes = weights if weights is not None else shipped_weights(name), _graph_shapes(cfg)
+        net = graph_cache.cached_net(source, shapes, cfg, policy.threads)
+        if net is None:
+            require_onnx("an onnxruntime tracker on weights=PATH or on overrides that change the shipped graphs' shapes (an in-memory export)")
+            ckpt = ckpt or load_model(name, weights)
+            recorded_dict = to_dict(ckpt.config)
+            ckpt.config = cfg
+            net = graph_cache.export_and_keep(source, shapes, recorded_dict, ckpt.build(), policy.threads)
+        return build_tracker(net, cfg, "cpu", policy)
     torch = require_torch("backend='torch'" if fast else "fast=False (the network exactly as trained)")
     from .models.cuda import CudaNet
     from .models.fuse import optimize_for_inference
     from .models.torchnet import TorchNet
 
-    ckpt = ckpt or load_model(name)
+    ckpt = ckpt or load_model(name, weights)
     ckpt.config = cfg
     net = ckpt.build()
     if fast:
