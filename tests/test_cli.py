@@ -230,6 +230,7 @@ def test_hyper_parameters_from_yaml_and_set(cli, tmp_path, video):
     assert np.allclose(boxes[:, 2:], boxes[0, 2:])  # lr 0: the size never changes
 
 
+@pytest.mark.slow
 def test_ctrl_c_still_closes_the_output_files(tmp_path, weights_dir):
     import signal
     import time
@@ -260,6 +261,7 @@ def box_arg(box):
     return ",".join(f"{v:g}" for v in box)
 
 
+@pytest.mark.slow
 def test_three_targets_from_the_command_line(tmp_path, monkeypatch, capsys):
     """The shipped default model follows three objects, one batched pool, one results file
     each; the written video draws each in its own colour."""

@@ -64,6 +64,7 @@ def test_colour_jitter_lookup_equals_the_float_arithmetic():
 
 
 @pytest.mark.skipif(not (SHARED / "data/sot/train").is_dir() or not (SHARED / "data/videos").is_dir(), reason="needs ../shared/data")
+@pytest.mark.slow
 def test_shipped_config_trains_on_the_same_pairs(tmp_path, monkeypatch):
     """configs/train/light.yaml on sot/train + the clips: the same 16 pairs of epoch 3 as before."""
     from pathlib import Path
@@ -176,6 +177,7 @@ def test_crop_cache_and_epoch_show_progress(layouts, tmp_path, capsys):
     assert "epoch 1/1" in err and "wait=" in err
 
 
+@pytest.mark.slow
 def test_torchrun_ranks_read_disjoint_shares(layouts, tmp_path):
     import json
     import os

@@ -99,6 +99,7 @@ def test_the_overlay_shows_no_fps_until_it_is_measured(tmp_path, monkeypatch, ca
     assert all(fps > 5 for fps in shown[6:])
 
 
+@pytest.mark.slow
 def test_eval_prints_the_summary_and_runs_no_baseline_unasked(got10k_root, tmp_path, capsys, monkeypatch):
     """`--model` without `--baselines` runs that model alone; the scores are printed without
     --report; report.md has every sequence's scores."""
@@ -121,6 +122,7 @@ def test_eval_prints_the_summary_and_runs_no_baseline_unasked(got10k_root, tmp_p
         assert all(f"| seq{i} | 11 |" in section for i in (1, 2, 3))
 
 
+@pytest.mark.slow
 def test_a_checkpoint_is_exported_once(random_light_weights, tmp_path, monkeypatch):
     """`--weights` cost seconds of torch import and ONNX export at every start: the graphs are
     kept (keyed by the file's sha256), so the next load reads neither the checkpoint nor torch."""

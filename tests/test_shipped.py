@@ -47,6 +47,7 @@ def test_manifest_config_is_the_checkpoints(name):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.slow
 def test_shipped_graphs_are_the_export_of_the_checkpoint(name):
     """Re-export the .pt in memory (what the shipped files were made by) and compare outputs
     for one target and for two (a pool's call)."""
@@ -93,6 +94,7 @@ def test_shipped_graphs_track_like_torch():
     assert np.abs(ref - got).max() < 1e-3
 
 
+@pytest.mark.slow
 def test_overrides_that_change_the_graphs_shapes_export_in_memory():
     tracker = load_tracker("mobilenet_fc", overrides={"siamfc.scale_search": "crops"})
     clip = generate_clip(num_frames=3)
@@ -118,6 +120,7 @@ def test_import_tracker_does_not_import_torch():
     assert proc.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_every_shipped_model_tracks_without_torch():
     clip = generate_clip(num_frames=4)
     code = f"""

@@ -203,7 +203,7 @@ def load_tracker(
     same network); ``overrides`` changes some of them, ``{"siamrpn.lr": 0.2}``. ``backend``
     runs the network in ``"torch"`` or, on the CPU, ``"onnxruntime"``: a shipped model on
     the graphs shipped with it (no export, no torch), a ``weights=`` checkpoint exported in
-    memory; ``"openvino"`` runs a shipped model's graphs in OpenVINO (the ``openvino``
+    memory once (its graphs are kept by :mod:`tracker.export.cache` for the next load); ``"openvino"`` runs a shipped model's graphs in OpenVINO (the ``openvino``
     extra). ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of
     its config: onnxruntime, 1.5-2x eager torch, for the light models; a config's
     ``openvino`` falls back to onnxruntime where OpenVINO is not installed) when ``fast`` is
