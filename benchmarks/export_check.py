@@ -7,7 +7,7 @@ torch), each tracking the whole sequence on its own; for the shipped graphs also
 largest box difference in pixels from the .pt run as trained and from the .pt on torch's
 fast path (BatchNorm folded, what the graphs were exported from).
 
-    python benchmarks/export_check.py [--model light] [--weights CHECKPOINT] [--sequences 6] [--backends ort,opencv,openvino,shipped] [--out benchmarks/results/export.md]
+    python benchmarks/export_check.py [--model light] [--weights CHECKPOINT] [--sequences 6] [--backends onnxruntime,opencv,openvino,shipped] [--out benchmarks/results/export.md]
 """
 from __future__ import annotations
 
@@ -35,8 +35,8 @@ def main() -> int:
     parser.add_argument("--model", default="light")
     parser.add_argument("--weights", help="a checkpoint instead of the shipped weights of --model")
     parser.add_argument("--sequences", type=int, default=6)
-    parser.add_argument("--backends", default="ort,opencv,openvino,shipped",
-                        help="comma list: ort, opencv, openvino (files of `siamtrack export`), shipped (weights/ graphs)")
+    parser.add_argument("--backends", default="onnxruntime,opencv,openvino,shipped",
+                        help="comma list: onnxruntime, opencv, openvino (files of `siamtrack export`), shipped (weights/ graphs)")
     parser.add_argument("--out", default="benchmarks/results/export.md")
     args = parser.parse_args()
     seqs = read_got10k(SHARED / "data/sot/val")
@@ -45,7 +45,7 @@ def main() -> int:
         name = None if args.weights else args.model
         paths = export_onnx(load_model(name, args.weights).build(), folder, args.model)
         wanted = args.backends.split(",")
-        backends = {b: label for b, label in (("ort", "onnxruntime"), ("opencv", "OpenCV DNN")) if b in wanted}
+        backends = {b: label for b, label in (("onnxruntime", "onnxruntime"), ("opencv", "OpenCV DNN")) if b in wanted}
         if "openvino" in wanted:
             try:
                 paths = export_openvino(paths)

@@ -52,7 +52,7 @@ def main() -> int:
             folder = Path(tmp) / name
             paths = export_onnx(net, folder, name)
             meta = json.loads(Path(paths["config"]).read_text())
-            rt = ExportedNet.from_files(paths["config"], "ort")
+            rt = ExportedNet.from_files(paths["config"], "onnxruntime")
             z = np.random.rand(*meta["template"]["input"][1]).astype(np.float32) * 255
             x = np.random.rand(*meta["search"]["inputs"]["x"]).astype(np.float32) * 255
             kernels = rt.template(torch.from_numpy(z))

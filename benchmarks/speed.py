@@ -62,7 +62,7 @@ def runtime_label(tracker, backend: str) -> str:
     """``backend`` as asked, and for ``auto`` the runtime it chose (the model's default)."""
     if backend != "auto":
         return backend
-    chosen = {"ort": "onnxruntime", "openvino": "openvino"}.get(getattr(tracker.net, "backend", None), "torch")
+    chosen = getattr(tracker.net, "backend", None) or "torch"
     return f"auto ({chosen})"
 
 

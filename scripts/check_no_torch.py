@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 """The base install tracks without torch: run inside an environment made by
-``python -m venv`` + ``pip install -e .`` (no torch extra), as `.ci/run` does.
+``python -m venv`` + ``pip install <wheel>`` (or ``pip install -e .``; no torch extra), as
+scripts/check_wheel.py does for `.ci/run`.
 
-Checks that ``import torch`` fails there, then: ``siamtrack track`` (the demo), ``siamtrack
-track clip.mp4 --init ...``, ``siamtrack eval`` on a val subset, ``load_tracker(name)`` and a
-``TrackerPool`` for every shipped model, and a torch-only option failing with one line.
+Checks that ``import torch`` fails there, then: ``siamtrack --list-models`` (every model of the
+manifest, with its description), ``siamtrack track`` (the demo), ``siamtrack track clip.mp4
+--init ...``, ``siamtrack eval`` on a val subset, ``load_tracker(name)`` and a ``TrackerPool`` for
+every shipped model, and a torch-only option failing with one line. ``--installed``: the
+package and its weights must come from the environment, not from this checkout.
 
-    python scripts/check_no_torch.py [--val ../shared/data/sot/val]
+    python scripts/check_no_torch.py [--installed] [--val ../shared/data/sot/val]
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ def siamtrack(args, cwd, expect=0) -> subprocess.CompletedProcess:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--installed", action="store_true", help="fail if tracker or its weights are read from this checkout")
     p.add_argument("--val", default=os.path.join(os.environ.get("SIAMTRACK_SHARED", str(ROOT.parent / "shared")), "data/sot/val"))
     args = p.parse_args()
     if importlib.util.find_spec("torch") is not None:
@@ -45,9 +49,20 @@ def main() -> int:
     import tracker
     from tracker import TrackerPool, list_models, load_tracker
     from tracker.video.demo import generate_clip
+    from tracker.zoo import manifest, weights_dir
 
-    print(f"tracker from {tracker.__file__}")
+    print(f"tracker from {tracker.__file__}, weights from {weights_dir()}")
+    if args.installed and ROOT in (Path(tracker.__file__).resolve().parents[1], weights_dir().resolve().parent):
+        raise SystemExit(f"FAIL: --installed, but tracker or its weights come from the checkout {ROOT}")
+    shipped = sorted(manifest()["models"])
+    if list_models() != shipped:
+        raise SystemExit(f"FAIL: list_models() is {list_models()}, the manifest lists {shipped}")
     with tempfile.TemporaryDirectory() as tmp:
+        listing = siamtrack(["--list-models"], tmp).stdout.splitlines()
+        for name in shipped:
+            line = next((row for row in listing if row.split()[:1] == [name]), "")
+            if manifest()["models"][name]["description"] not in line:
+                raise SystemExit(f"FAIL: siamtrack --list-models has no line with {name}'s description: {listing}")
         siamtrack(["track"], tmp)
         clip = generate_clip(num_frames=30)
         path = str(Path(tmp) / "clip.mp4")

@@ -35,6 +35,8 @@ def main() -> int:
     p.add_argument("--hardware", required=True)
     p.add_argument("--data", default="../shared/data/sot/train (42 sequences, 7,991 frames) + ../shared/data/videos (29 unannotated clips, self-supervised pairs)")
     p.add_argument("--notes", default="")
+    p.add_argument("--description", help="one line for `siamtrack --list-models` (default: the model's previous one)")
+    p.add_argument("--fps", type=float, help="end-to-end fps at 640x480 (benchmarks/speed_under_load.py; default: the previous)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="config values chosen after training (tracking hyper-parameters tuned on val, "
                         "cpu_backend, name), recorded in the manifest")
@@ -58,10 +60,17 @@ def main() -> int:
     manifest_path = weights / "manifest.json"
     manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {"models": {}}
     train_cfg = meta.get("train_config", {})
+    previous = manifest["models"].get(args.name, {})
+    description, fps = args.description or previous.get("description"), args.fps or previous.get("fps")
+    if not description or not fps:
+        raise SystemExit(f"{args.name} is new: give --description and --fps")
     manifest["models"][args.name] = {
         "file": target.name,
         "sha256": sha256_of(target),
         "bytes": target.stat().st_size,
+        "description": description,
+        "val_auc": round(results["auc"], 3),
+        "fps": fps,
         "config": to_dict(ckpt.config),
         "config_overrides": overrides,
         "training_command": args.command,

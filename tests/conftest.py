@@ -109,6 +109,15 @@ def boxes_of(results):
     return np.array([r.box for r in results])
 
 
+@pytest.fixture(scope="session", autouse=True)
+def graph_cache(tmp_path_factory):
+    """The graph cache of ``weights=`` loads (tracker.export.cache) in a folder of this
+    session's: never the user's ``~/.cache``, and no entry made by an earlier session."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SIAMTRACK_CACHE", str(tmp_path_factory.mktemp("graph_cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def clip():
     return generate_clip(num_frames=120)

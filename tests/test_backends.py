@@ -41,6 +41,7 @@ def nchw(pixels):
 
 
 @pytest.mark.parametrize("name", architectures())
+@pytest.mark.slow
 def test_onnxruntime_network_matches_torch_for_any_number_of_targets(name):
     net = randomized(name)
     ort_net = ExportedNet.from_network(net, threads=1)
@@ -81,6 +82,7 @@ def matching_siamfc(scale_search: str = "crops") -> MatchingSiamFC:
 
 
 @pytest.mark.parametrize("scale_search", ["crops", "templates"])
+@pytest.mark.slow
 def test_onnxruntime_tracker_gives_the_same_boxes(scale_search):
     clip = generate_clip(num_frames=40, seed=3)
     boxes = []
@@ -91,6 +93,7 @@ def test_onnxruntime_tracker_gives_the_same_boxes(scale_search):
     assert np.allclose(boxes[0], boxes[1], atol=1e-2)
 
 
+@pytest.mark.slow
 def test_onnxruntime_pool_batches_targets():
     clips = [generate_clip(num_frames=12, seed=s, base_size=(60, 50)) for s in (11, 12, 13)]
     pool = TrackerPool(SiamFCTracker(ExportedNet.from_network(matching_siamfc(), threads=1), model_config("siamfc")))
@@ -99,6 +102,7 @@ def test_onnxruntime_pool_batches_targets():
         assert np.allclose(boxes_of(pooled), boxes_of(alone), atol=1e-2)
 
 
+@pytest.mark.slow
 def test_load_tracker_backends(random_light_weights, tmp_path):
     from tracker.models.checkpoint import save_checkpoint
 

@@ -6,7 +6,6 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from conftest import SHARED
 from tracker.data.augment import colour_table
 from tracker.data.frames import FrameCache
 from tracker.data.pairs import FrameSource, PairConfig, PairDataset
@@ -177,6 +176,7 @@ def test_crop_cache_and_epoch_show_progress(layouts, tmp_path, capsys):
     assert "epoch 1/1" in err and "wait=" in err
 
 
+@pytest.mark.slow
 def test_torchrun_ranks_read_disjoint_shares(layouts, tmp_path):
     import json
     import os

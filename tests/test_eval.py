@@ -25,6 +25,7 @@ def all_boxes(results_dir, name, seqs):
     return {s.name: load_results(str(results_dir), name, s)[0] for s in seqs}
 
 
+@pytest.mark.slow
 def test_layout_report_and_plots(got10k_root, weights, tmp_path):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     proc = subprocess.run([sys.executable, "-m", "tracker", "eval", str(got10k_root), "--model", "light", "--weights", weights,
@@ -65,6 +66,7 @@ def test_plain_spec_runs_the_network_as_trained(weights):
     assert isinstance(plain.net.module, SiameseNet) and batchnorms[0] > 0 and batchnorms[1] == 0
 
 
+@pytest.mark.slow
 def test_two_workers_and_ray_match_one_worker(got10k_root, weights, tmp_path):
     seqs = read_got10k(got10k_root)
     spec = TrackerSpec(name="light", model="light", weights=weights)
@@ -80,6 +82,7 @@ def test_two_workers_and_ray_match_one_worker(got10k_root, weights, tmp_path):
         assert np.array_equal(one[name], viaray[name])
 
 
+@pytest.mark.slow
 def test_killed_eval_resumes_to_the_same_numbers(got10k_root, weights, tmp_path):
     seqs = read_got10k(got10k_root)
     spec = TrackerSpec(name="light", model="light", weights=weights)
@@ -104,6 +107,7 @@ def test_killed_eval_resumes_to_the_same_numbers(got10k_root, weights, tmp_path)
         assert np.array_equal(straight[name], resumed[name])
 
 
+@pytest.mark.slow
 def test_results_of_another_model_under_the_same_name_are_re_run(got10k_root, weights, tmp_path, caplog, monkeypatch):
     """Resume trusts only results made by the same spec, weights and tracking code: a changed
     override, checkpoint or post-processing under the same tracker name re-runs every
@@ -162,6 +166,7 @@ def test_temporal_starts_spread_over_each_sequence():
     assert temporal_starts([seq], 1) == [seq]
 
 
+@pytest.mark.slow
 def test_eval_with_starts_reports_every_run(got10k_root, weights, tmp_path, capsys):
     """--starts 2: each sequence also runs from its middle frame; the report scores all six runs,
     and the runs from frame 0 are one-pass evaluation's (reused by a later plain run)."""
@@ -190,7 +195,7 @@ def test_paired_differences_against_the_first_tracker():
     def tracker(aucs):
         return {"mean": {"auc": float(np.nanmean(list(aucs.values()))), "precision": 0, "norm_precision": 0, "ao": 0,
                          "ao_got10k": 0, "sr50": 0, "sr75": 0, "fps": 1.0},
-                "sequences": {q: {"auc": v} for q, v in aucs.items()}}
+                "sequences": {q: {"auc": v, "precision": 0, "sr50": 0, "sr75": 0, "frames": 10, "fps": 1.0} for q, v in aucs.items()}}
 
     report = {"trackers": {"ours": tracker({"a": 0.5, "b": 0.6, "c": 0.7, "d": 0.4}),
                            "theirs": tracker({"a": 0.6, "b": 0.6, "c": 0.5, "d": float("nan")})}}

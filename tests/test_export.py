@@ -22,6 +22,7 @@ from tracker.zoo import load_model, model_config
 from conftest import SHARED, boxes_of, track_alone
 
 pytest.importorskip("onnxruntime")
+pytestmark = pytest.mark.slow  # every test exports a model or runs the CLI in a subprocess
 ROOT = Path(__file__).resolve().parents[1]
 try:
     import openvino  # noqa: F401
@@ -29,7 +30,7 @@ try:
     HAS_OPENVINO = True
 except ImportError:
     HAS_OPENVINO = False
-BACKENDS = ["ort", "opencv"] + (["openvino"] if HAS_OPENVINO else [])
+BACKENDS = ["onnxruntime", "opencv"] + (["openvino"] if HAS_OPENVINO else [])
 
 
 def export_all(net, folder, name):

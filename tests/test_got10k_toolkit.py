@@ -45,6 +45,7 @@ def got10k_dataset(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_experiment_got10k_reports_our_ao(got10k_dataset, light_weights, tmp_path):
     from got10k.experiments import ExperimentGOT10k
 

@@ -59,6 +59,7 @@ def test_ok_turns_false_while_the_target_is_gone(kind):
 
 
 @pytest.mark.parametrize("kind", ["siamrpn", "siamfc", "siamfc_templates"])
+@pytest.mark.slow
 def test_longterm_mode_reacquires_the_target(kind):
     clip, short = run(longterm=False, kind=kind)
     _, long = run(longterm=True, kind=kind)

@@ -56,6 +56,7 @@ class FakeCamera:
             return self.produced[-1][0]
 
 
+@pytest.mark.slow
 def test_several_targets_in_one_pool_match_independent_trackers():
     clip = generate_targets_clip(num_targets=3, num_frames=20)
     got = {k: [] for k in range(3)}
@@ -82,6 +83,7 @@ def test_one_box_and_the_first_frame_result():
     assert video.frames == 3 and video.dropped_frames == 0 and len(rest) == 2
 
 
+@pytest.mark.slow
 def test_live_source_slower_tracker_stays_current_and_counts_drops():
     """Camera at 10 fps, tracking at ~8 fps: each result is for a frame at most two frames
     behind the camera's newest when it comes out (not a queue that grows), and the frames

@@ -14,6 +14,7 @@ def make_clips():
 
 
 @pytest.mark.parametrize("kind", ["siamfc", "siamfc_templates", "light"])
+@pytest.mark.slow
 def test_pool_matches_independent_trackers(kind):
     import torch
     from tracker.models import SiameseNet
@@ -60,6 +61,7 @@ def test_several_streams_need_a_mapping():
     assert len(pool.update({"a": clip.frames[1]})) == 1
 
 
+@pytest.mark.slow
 def test_pool_batches_re_detecting_targets_apart():
     """A long-term target that lost its object searches a larger crop: the pool runs it in its
     own forward and still gives the boxes of independent trackers."""

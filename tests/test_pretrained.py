@@ -104,6 +104,7 @@ def test_imagenet_features_track_better_than_random_ones(imagenet_state):
     assert abs(peak[0] - centre) <= 1 and abs(peak[1] - centre) <= 1
 
 
+@pytest.mark.slow
 def test_short_fine_tune_from_imagenet(got10k_root, tmp_path):
     """Frozen for the first epoch: only the neck learns and the backbone is bit for bit the
     ImageNet one (BatchNorm statistics too); then its unfrozen later blocks change, the stem

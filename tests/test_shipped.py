@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,7 @@ def test_manifest_config_is_the_checkpoints(name):
 
 
 @pytest.mark.parametrize("name", SHIPPED)
+@pytest.mark.slow
 def test_shipped_graphs_are_the_export_of_the_checkpoint(name):
     """Re-export the .pt in memory (what the shipped files were made by) and compare outputs
     for one target and for two (a pool's call)."""
@@ -92,6 +94,7 @@ def test_shipped_graphs_track_like_torch():
     assert np.abs(ref - got).max() < 1e-3
 
 
+@pytest.mark.slow
 def test_overrides_that_change_the_graphs_shapes_export_in_memory():
     tracker = load_tracker("mobilenet_fc", overrides={"siamfc.scale_search": "crops"})
     clip = generate_clip(num_frames=3)
@@ -103,8 +106,10 @@ NO_TORCH = "import sys; sys.modules['torch'] = None; sys.modules['onnx'] = None\
 
 
 def run_python(code, env=None):
-    return subprocess.run([sys.executable, "-c", NO_TORCH + code], env=dict(os.environ, PYTHONPATH=str(ROOT), **(env or {})),
-                          capture_output=True, text=True, timeout=300)
+    """``code`` without torch, and with an empty graph cache (a cached export needs no torch)."""
+    with tempfile.TemporaryDirectory() as cache:
+        return subprocess.run([sys.executable, "-c", NO_TORCH + code], capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, PYTHONPATH=str(ROOT), SIAMTRACK_CACHE=cache, **(env or {})))
 
 
 def test_import_tracker_does_not_import_torch():
@@ -115,6 +120,7 @@ def test_import_tracker_does_not_import_torch():
     assert proc.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 def test_every_shipped_model_tracks_without_torch():
     clip = generate_clip(num_frames=4)
     code = f"""
@@ -214,6 +220,6 @@ def test_openvino_backend_errors_and_fallback(monkeypatch, random_light_weights)
     monkeypatch.setattr(zoo, "openvino_installed", lambda: False)
     monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` fails
     tracker = load_tracker("mobilenet_fc", overrides={"cpu_backend": "openvino"})
-    assert tracker.net.backend == "ort"
+    assert tracker.net.backend == "onnxruntime"
     with pytest.raises(MissingDependencyError, match=r"siamtrack\[openvino\]"):
         load_tracker("mobilenet_fc", backend="openvino")

@@ -144,7 +144,7 @@ def test_sampler_counts_other_processes_not_this_one():
     assert theirs > baseline + 0.6, (baseline, theirs)  # another process spinning on a core is
 
 
-@pytest.mark.parametrize("backend", ["torch", "onnxruntime"])
+@pytest.mark.parametrize("backend", [pytest.param("torch", marks=pytest.mark.slow), "onnxruntime"])
 def test_trackers_follow_their_policy_and_give_the_same_boxes_at_any_count(backend, clip):
     boxes = {}
     for threads in (1, 2):

@@ -31,6 +31,7 @@ def run(tracker, clip):
 
 
 @pytest.mark.parametrize("scale_search", ["crops", "templates"])
+@pytest.mark.slow
 def test_siamfc_follows_moving_scaling_object(scale_search):
     # medians over five clips: one clip's track can hinge on a single close call
     from tracker.video.demo import generate_clip
@@ -175,6 +176,7 @@ def test_frame_size_change_mid_stream_raises(clip):
         t.update(clip.frames[1][:200])
 
 
+@pytest.mark.slow
 def test_trackers_are_independent(clip):
     solo = run(siamfc_tracker(), clip)
     a, b = siamfc_tracker(), siamfc_tracker()
@@ -187,6 +189,7 @@ def test_trackers_are_independent(clip):
     assert np.allclose(solo, mixed)
 
 
+@pytest.mark.slow
 def test_threads_do_not_interfere(clip):
     solo = run(siamfc_tracker(), clip)
     outputs = {}

@@ -29,6 +29,7 @@ def tiny_config(model, root, **optim):
 
 
 @pytest.mark.parametrize("model", ["light", "siamfc", "siamrpn"])
+@pytest.mark.slow
 def test_loss_decreases_on_a_fixed_batch(model, got10k_root, tmp_path):
     torch.manual_seed(0)
     trainer = Trainer(tiny_config(model, got10k_root, batch_size=4, pairs_per_epoch=4, lr=0.01), str(tmp_path), device="cpu")
@@ -55,6 +56,7 @@ def test_fit_writes_checkpoints_and_log(got10k_root, tmp_path):
     assert len(lines) >= 4 and '"lr"' in lines[0] and '"pairs_per_s"' in lines[0]
 
 
+@pytest.mark.slow
 def test_interrupted_run_resumes_bit_for_bit(got10k_root, tmp_path):
     cfg = tiny_config("light", got10k_root, epochs=2, pairs_per_epoch=6)  # 3 iterations per epoch
     straight = Trainer(cfg, str(tmp_path / "a"), device="cpu")
@@ -132,6 +134,7 @@ def test_pairs_are_deterministic_and_boxes_inside(got10k_root):
             assert abs((x1 + x2) / 2 - 127.5) < 64 * 1.3 + 10 and abs((y1 + y2) / 2 - 127.5) < 64 * 1.3 + 10
 
 
+@pytest.mark.slow
 def test_torchrun_ddp_on_cpu(got10k_root, tmp_path):
     cfg = {
         "model": "light",
@@ -187,6 +190,7 @@ def distill_config(root, teacher):
     return replace(tiny_config("light_fc", root, batch_size=4, pairs_per_epoch=4, lr=0.01), distill=DistillConfig(teacher=str(teacher), weight=1.0))
 
 
+@pytest.mark.slow
 def test_student_learns_the_teachers_score_maps(got10k_root, tmp_path):
     from tracker.models import SiameseNet
     from tracker.models.checkpoint import save_checkpoint

@@ -3,6 +3,7 @@ from collections import namedtuple
 
 import cv2
 import numpy as np
+import pytest
 
 from conftest import MatchingSiamFC
 from tracker.eval.vot_adapter import region_to_box, run
@@ -32,6 +33,7 @@ class FakeHandle:
         self.reports.append((region, confidence))
 
 
+@pytest.mark.slow
 def test_vot_protocol_round_trip(tmp_path):
     clip = generate_clip(num_frames=120)
     files = []

@@ -22,6 +22,7 @@ from .errors import (
     TrackerError,
     UnknownModelError,
 )
+from .export.runtime import load_exported_tracker
 from .trackers import SiameseTracker, TrackerPool, TrackResult
 from .video.pipeline import TargetResult, TrackedVideo, track_video
 from .zoo import architectures, list_models, load_tracker
@@ -31,6 +32,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
     "load_tracker",
+    "load_exported_tracker",
     "track_video",
     "TrackedVideo",
     "TargetResult",

@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(prog="siamtrack", description="Real-time Siamese visual object tracking.")
     parser.add_argument("--version", action="version", version=f"siamtrack {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging (and OpenCV's own log lines)")
+    parser.add_argument("--list-models", action="store_true", help="print the shipped models (description, val AUC, fps) and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     track_cli.add_parser(sub)
     train_cli.add_parser(sub)
@@ -76,6 +77,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
+            if args.list_models:
+                from .video.cli import print_models
+
+                return print_models()
             if args.command is not None:
                 parser.print_help()
                 return 2

@@ -1,9 +1,9 @@
 """The model zoo: named architectures (one YAML config each) and the weights we ship.
 
-Shipped weights live in ``weights/`` at the repository root (or the folder named by
-``$SIAMTRACK_WEIGHTS``), listed in ``weights/manifest.json`` with their sha256, their
-config and their ONNX graphs: a shipped model loads and tracks on onnxruntime from the
-manifest and the graphs alone, without torch. The ``.pt`` checkpoints are for PyTorch
+Shipped weights live in ``weights/`` at the repository root, installed as ``tracker/weights/``
+by a wheel or an sdist (or in the folder named by ``$SIAMTRACK_WEIGHTS``), listed in
+``manifest.json`` there with their sha256, their config and their ONNX graphs: a shipped
+model loads and tracks on onnxruntime from the manifest and the graphs alone, without torch. The ``.pt`` checkpoints are for PyTorch
 (``backend="torch"``, CUDA, training, export).
 """
 from __future__ import annotations
@@ -11,19 +11,22 @@ from __future__ import annotations
 import json
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
-from .config import ModelConfig, from_dict, load_config_file, with_overrides
+from .config import ModelConfig, from_dict, load_config_file, to_dict, with_overrides
 from .digest import sha256_of
 from .errors import CheckpointError, ConfigError, DeviceError, UnknownModelError
+from .export import cache as graph_cache
 from .extras import openvino_installed, require_onnx, require_openvino, require_torch, torch_installed
 from .network import resolve_device
 from .threads import ThreadPolicy
 from .trackers import SiameseTracker, build_tracker
 
 log = logging.getLogger(__name__)
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+PACKAGE_DIR = Path(__file__).resolve().parent
+CONFIG_DIR = PACKAGE_DIR / "configs"
 
 
 def architectures() -> List[str]:
@@ -39,10 +42,15 @@ def model_config(name: str) -> ModelConfig:
 
 
 def weights_dir() -> Path:
+    """``$SIAMTRACK_WEIGHTS``, else the weights an installed wheel carries (``tracker/weights/``),
+    else the checkout's ``weights/`` (a source tree or an editable install)."""
     env = os.environ.get("SIAMTRACK_WEIGHTS")
     if env:
         return Path(env)
-    return Path(__file__).resolve().parent.parent / "weights"
+    packaged = PACKAGE_DIR / "weights"
+    if (packaged / "manifest.json").is_file():
+        return packaged
+    return PACKAGE_DIR.parent / "weights"
 
 
 def manifest() -> Dict[str, Any]:
@@ -56,6 +64,23 @@ def list_models() -> List[str]:
     """Names of the shipped models (``load_tracker`` accepts them without ``weights=``)."""
     models = manifest().get("models", {})
     return sorted(name for name, entry in models.items() if (weights_dir() / entry["file"]).is_file())
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What to choose a shipped model by (the manifest's ``about`` says how each was measured)."""
+
+    name: str
+    description: str
+    val_auc: Optional[float]  # success AUC on the 29 sot/val sequences
+    fps: Optional[float]  # end to end at 640x480 on the project's 2-core CPU
+
+
+def model_infos() -> List[ModelInfo]:
+    """Every shipped model's one-line description, val AUC and fps, from the manifest."""
+    models = manifest().get("models", {})
+    return [ModelInfo(name, models[name].get("description", ""), models[name].get("val_auc"), models[name].get("fps"))
+            for name in list_models()]
 
 
 def shipped_entry(name: str) -> Dict[str, Any]:
@@ -105,14 +130,17 @@ def load_model(name: Optional[str] = None, weights: Union[str, Path, None] = Non
     from .models.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(path)
-    if weights is not None and name is not None and name in architectures():
-        expected = model_config(name)
-        if (ckpt.config.backbone, ckpt.config.head.kind) != (expected.backbone, expected.head.kind):
-            raise CheckpointError(
-                f"{weights} holds a {ckpt.config.name!r} model ({ckpt.config.backbone.name}/"
-                f"{ckpt.config.head.kind}), not {name!r}"
-            )
+    if weights is not None:
+        check_architecture(name, weights, ckpt.config)
     return ckpt
+
+
+def check_architecture(name: Optional[str], weights: Union[str, Path], config: ModelConfig) -> None:
+    """``weights`` (whose config is ``config``) must hold the network ``name`` names, if any."""
+    if name is not None and name in architectures():
+        expected = model_config(name)
+        if (config.backbone, config.head.kind) != (expected.backbone, expected.head.kind):
+            raise CheckpointError(f"{weights} holds a {config.name!r} model ({config.backbone.name}/{config.head.kind}), not {name!r}")
 
 
 def check_model_options(name: Optional[str], weights: Union[str, Path, None] = None,
@@ -175,7 +203,7 @@ def load_tracker(
     same network); ``overrides`` changes some of them, ``{"siamrpn.lr": 0.2}``. ``backend``
     runs the network in ``"torch"`` or, on the CPU, ``"onnxruntime"``: a shipped model on
     the graphs shipped with it (no export, no torch), a ``weights=`` checkpoint exported in
-    memory; ``"openvino"`` runs a shipped model's graphs in OpenVINO (the ``openvino``
+    memory once (its graphs are kept by :mod:`tracker.export.cache` for the next load); ``"openvino"`` runs a shipped model's graphs in OpenVINO (the ``openvino``
     extra). ``"auto"`` takes the model's measured faster CPU runtime (``cpu_backend`` of
     its config: onnxruntime, 1.5-2x eager torch, for the light models; a config's
     ``openvino`` falls back to onnxruntime where OpenVINO is not installed) when ``fast`` is
@@ -204,9 +232,13 @@ def load_tracker(
         raise DeviceError("half=True (--half) is the fast CUDA path: it needs device='cuda' and fast=True")
     if name is None and weights is None:
         name = DEFAULT_MODEL
-    ckpt = None if weights is None else load_model(name, weights)
-    entry = shipped_entry(name) if ckpt is None else None
-    shipped = shipped_config(name) if ckpt is None else ckpt.config
+    # a checkpoint exported before is not read again (no torch): its config is in the graph cache
+    recorded = graph_cache.recorded_config(weights) if weights is not None else None
+    if recorded is not None:
+        check_architecture(name, weights, recorded)
+    ckpt = None if weights is None or recorded is not None else load_model(name, weights)
+    entry = shipped_entry(name) if weights is None else None
+    shipped = shipped_config(name) if weights is None else recorded or ckpt.config
     cfg = shipped
     if config is not None:
         if (config.backbone, config.head) != (cfg.backbone, cfg.head):
@@ -230,21 +262,26 @@ def load_tracker(
             if graphs.get("weights_sha256") != entry["sha256"]:
                 raise CheckpointError(f"the shipped graphs of {name!r} were exported from other weights: "
                                       f"run python scripts/ship_graphs.py --name {name}")
-            runtime = "openvino" if backend == "openvino" else "ort"
+            runtime = "openvino" if backend == "openvino" else "onnxruntime"
             return build_tracker(ExportedNet.from_shipped(graphs, entry["config"], weights_dir(), policy.threads, runtime), cfg, "cpu", policy)
         if backend == "openvino" and not chosen:
             raise ConfigError("backend='openvino' runs a shipped model's graphs; for weights=PATH or overrides that change "
                               "their shapes use onnxruntime, or `siamtrack export --format openvino` and load_exported_tracker")
-        require_onnx("an onnxruntime tracker on weights=PATH or on overrides that change the shipped graphs' shapes (an in-memory export)")
-        ckpt = ckpt or load_model(name)
-        ckpt.config = cfg
-        return build_tracker(ExportedNet.from_network(ckpt.build(), policy.threads), cfg, "cpu", policy)
+        source, shapes = weights if weights is not None else shipped_weights(name), _graph_shapes(cfg)
+        net = graph_cache.cached_net(source, shapes, cfg, policy.threads)
+        if net is None:
+            require_onnx("an onnxruntime tracker on weights=PATH or on overrides that change the shipped graphs' shapes (an in-memory export)")
+            ckpt = ckpt or load_model(name, weights)
+            recorded_dict = to_dict(ckpt.config)
+            ckpt.config = cfg
+            net = graph_cache.export_and_keep(source, shapes, recorded_dict, ckpt.build(), policy.threads)
+        return build_tracker(net, cfg, "cpu", policy)
     torch = require_torch("backend='torch'" if fast else "fast=False (the network exactly as trained)")
     from .models.cuda import CudaNet
     from .models.fuse import optimize_for_inference
     from .models.torchnet import TorchNet
 
-    ckpt = ckpt or load_model(name)
+    ckpt = ckpt or load_model(name, weights)
     ckpt.config = cfg
     net = ckpt.build()
     if fast:

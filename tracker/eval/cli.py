@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from ..data.readers import read_dataset
 from ..errors import DatasetError, TrackerError
@@ -16,12 +17,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="benchmark on a GOT-10k / OTB / VOT / LaSOT layout dataset")
     p.add_argument("root", help="dataset root (e.g. ../shared/data/sot/val)")
     p.add_argument("--layout", default="auto", help="got10k | otb | vot | lasot | auto")
-    p.add_argument("--model", action="append", default=[], help="model to run (repeatable); default: every shipped model")
+    p.add_argument("--model", action="append", default=[],
+                   help="model to run (repeatable); default: every shipped model and the available OpenCV baselines")
     p.add_argument("--weights", help="checkpoint for a single --model")
     p.add_argument("--name", help="tracker name in the results (default: the model name)")
-    p.add_argument("--baselines", default="auto", help="comma list of csrt,kcf,mil,nano; 'auto' = those available; 'none'")
+    p.add_argument("--baselines", default=None,
+                   help="OpenCV trackers to run beside: a comma list of csrt,kcf,mil,nano, 'auto' (those available) or 'none'; "
+                        "default: 'auto' without --model/--weights, 'none' with them")
     p.add_argument("--results-dir", required=True, help="got10k-layout results: DIR/<tracker>/<seq>/<seq>_001.txt")
-    p.add_argument("--report", help="folder for report.md/.json and plots")
+    p.add_argument("--report", help="folder for report.md/.json and plots (the summary table is printed either way)")
     p.add_argument("--workers", type=positive_int, default=1, help="parallel worker processes")
     p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
                    help="run sequences as Ray tasks (ADDRESS of a cluster, or none for a local instance)")
@@ -49,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from ..zoo import check_model_options, list_models
     from .baselines import OpenCVTracker, available_baselines
     from .experiment import TrackerSpec, run_experiment, temporal_starts
-    from .report import write_report
+    from .report import evaluate, summary, write_report
 
     sequences = read_dataset(args.root, args.layout)
     if args.sequences:
@@ -75,12 +79,13 @@ def run(args: argparse.Namespace) -> int:
     resolve_device(args.device)
     specs = [TrackerSpec(name=args.name or m or "custom", model=m, weights=args.weights, device=args.device, backend=args.backend,
                          overrides=tuple(overrides.items()), fast=not args.plain) for m in (models or [None])]
-    if args.baselines == "auto":
+    asked = args.baselines or ("none" if args.model or args.weights else "auto")
+    if asked == "auto":
         baselines = available_baselines()
-    elif args.baselines == "none":
+    elif asked == "none":
         baselines = []
     else:
-        baselines = [b.strip() for b in args.baselines.split(",") if b.strip()]
+        baselines = [b.strip() for b in asked.split(",") if b.strip()]
         for b in baselines:
             OpenCVTracker(b)  # an unknown or unavailable one fails here
     specs += [TrackerSpec(name=f"opencv_{b}", kind="opencv", model=b) for b in baselines]
@@ -89,19 +94,15 @@ def run(args: argparse.Namespace) -> int:
     done = run_experiment(specs, sequences, args.results_dir, workers=args.workers, resume=not args.no_resume, on_done=lambda r: bar.update(1), ray_address=args.ray)
     bar.close()
     print(f"ran {len(done)} sequence runs ({total - len(done)} already done) into {args.results_dir}")
+    names = [s.name for s in specs]
+    if args.compare:
+        from .experiment import is_done
+
+        found = sorted(p.name for p in Path(args.results_dir).iterdir() if p.is_dir())
+        names += [n for n in found if n not in names and all(is_done(Path(args.results_dir), n, q) for q in sequences)]
+    report = evaluate(args.results_dir, names, sequences)
+    print(f"\n{title}: {len(sequences)} sequences, mean over sequences (fps: the tracker's update alone)\n{summary(report)}")
     if args.report:
-        from .report import evaluate, markdown
-
-        names = [s.name for s in specs]
-        if args.compare:
-            from pathlib import Path
-
-            from .experiment import is_done
-
-            found = sorted(p.name for p in Path(args.results_dir).iterdir() if p.is_dir())
-            names += [n for n in found if n not in names and all(is_done(Path(args.results_dir), n, q) for q in sequences)]
-        report = evaluate(args.results_dir, names, sequences)
         paths = write_report(report, args.report, title)
-        print(markdown(report, title).split("## AUC per sequence")[0])
         print("report:", ", ".join(str(p) for p in paths))
     return 0

@@ -93,6 +93,21 @@ def paired_differences(report: Dict, reference: str) -> Dict[str, Dict]:
     return out
 
 
+SUMMARY = (("AUC", "auc", "{:.3f}"), ("Prec@20", "precision", "{:.3f}"), ("SR0.5", "sr50", "{:.3f}"),
+           ("SR0.75", "sr75", "{:.3f}"), ("fps", "fps", "{:.1f}"))
+
+
+def summary(report: Dict) -> str:
+    """The mean scores of each tracker, best AUC first, as an aligned plain-text table (what
+    ``siamtrack eval`` prints when it ends)."""
+    rows = [["tracker", *(head for head, _, _ in SUMMARY)]]
+    for name, data in sorted(report["trackers"].items(), key=lambda kv: -kv[1]["mean"]["auc"]):
+        rows.append([name, *(fmt.format(data["mean"][key]) for _, key, fmt in SUMMARY)])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+                     for row in rows) + "\n"
+
+
 def markdown(report: Dict, title: str = "Results") -> str:
     trackers = report["trackers"]
     lines = [f"# {title}", "", "OTB success AUC and precision@20px, GOT-10k AO/SR over the frames after the first (absent frames not scored); fps of `update` alone. AO is the mean over sequences; AO (GOT-10k) pools all frames as the GOT-10k toolkit does.", ""]
@@ -113,6 +128,10 @@ def markdown(report: Dict, title: str = "Results") -> str:
     lines += ["", "## AUC per sequence", "", "| sequence | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for seq in seqs:
         lines.append(f"| {seq} | " + " | ".join(f"{trackers[n]['sequences'][seq]['auc']:.3f}" for n in names) + " |")
+    for name in names:
+        lines += ["", f"## {name}: every sequence", "", "| sequence | frames | AUC | Prec@20 | SR0.5 | SR0.75 | fps |", "|---|---|---|---|---|---|---|"]
+        for seq, v in trackers[name]["sequences"].items():
+            lines.append(f"| {seq} | {v['frames']} | {v['auc']:.3f} | {v['precision']:.3f} | {v['sr50']:.3f} | {v['sr75']:.3f} | {v['fps']:.1f} |")
     return "\n".join(lines) + "\n"
 
 

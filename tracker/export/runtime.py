@@ -20,11 +20,21 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import numpy as np
 
 from ..config import from_dict
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..threads import ThreadPolicy, usable_cores
 from ..trackers import SiameseTracker, build_tracker
 
 Graph = Union[bytes, str, Path]
+RUNTIMES = ("onnxruntime", "opencv", "openvino")
+ALIASES = {"ort": "onnxruntime"}  # the name this backend had before 0.1.0
+
+
+def runtime_name(backend: str) -> str:
+    """``backend`` as one of :data:`RUNTIMES` (``"ort"`` is accepted for onnxruntime)."""
+    name = ALIASES.get(backend, backend)
+    if name not in RUNTIMES:
+        raise ConfigError(f"unknown backend {backend!r} for exported graphs ({', '.join(RUNTIMES)})")
+    return name
 
 
 def _default_threads() -> int:
@@ -53,10 +63,11 @@ def onnxruntime_session(graph: Graph, threads: Optional[int] = None):
 
 class ExportedNet:
     """``template(crops)``/``track(crops, *kernels)`` over two exported graphs (``backend``:
-    ort | opencv | openvino; the last takes the IR files of ``--format openvino``)."""
+    onnxruntime | opencv | openvino; the last takes the IR files of ``--format openvino``)."""
 
-    def __init__(self, template: Graph, search: Graph, meta: Dict[str, Any], backend: str = "ort", threads: Optional[int] = None,
-                 one_target_search: Optional[Graph] = None) -> None:
+    def __init__(self, template: Graph, search: Graph, meta: Dict[str, Any], backend: str = "onnxruntime",
+                 threads: Optional[int] = None, one_target_search: Optional[Graph] = None) -> None:
+        backend = runtime_name(backend)
         self.config = from_dict(meta["config"])
         self.is_rpn = self.config.head.kind != "xcorr"
         self.kernel_names = list(meta["template"]["outputs"])
@@ -65,7 +76,7 @@ class ExportedNet:
         self.pixels_last = bool(meta.get("pixels_last"))
         self.backend = backend
         self._graphs = (template, search, one_target_search)
-        if one_target_search is not None and backend not in ("ort", "openvino"):
+        if one_target_search is not None and backend not in ("onnxruntime", "openvino"):
             raise ValueError("a one-target search graph runs in onnxruntime or OpenVINO")
         if backend == "opencv":
             import cv2
@@ -77,8 +88,6 @@ class ExportedNet:
         elif backend == "openvino":
             if isinstance(template, bytes) or isinstance(search, bytes):
                 raise ValueError("the openvino backend reads exported IR files, not in-memory graphs")
-        elif backend != "ort":
-            raise ValueError(f"unknown backend {backend!r} (ort, opencv, openvino)")
         self._by_threads: Dict[int, list] = {}
         self._single: Optional["ExportedNet"] = None
         self.set_threads(threads or usable_cores())
@@ -91,7 +100,7 @@ class ExportedNet:
             self._by_threads[self.threads] = self._sessions(self.threads)
         self._template, self._search, self._one_target = self._by_threads[self.threads]
         if self._one_target is not None:
-            self._one_target_shape = (tuple(self._one_target.get_inputs()[0].shape) if self.backend == "ort"
+            self._one_target_shape = (tuple(self._one_target.get_inputs()[0].shape) if self.backend == "onnxruntime"
                                       else tuple(int(d) for d in self._one_target.input("x").shape))
 
     def single_threaded(self) -> Optional["ExportedNet"]:
@@ -99,7 +108,7 @@ class ExportedNet:
         threads at once (onnxruntime sessions are): a pool runs its targets on a few of these
         in parallel, which beats one call on all threads for small graphs. None where the
         runtime is not onnxruntime."""
-        if self.backend != "ort":
+        if self.backend != "onnxruntime":
             return None
         if self._single is None:  # made once: a pool asks every frame
             self._single = copy.copy(self)
@@ -107,7 +116,7 @@ class ExportedNet:
         return self._single
 
     def _session(self, graph: Graph, threads: int):
-        """One graph made runnable on ``threads`` threads by this net's runtime (ort or openvino)."""
+        """One graph made runnable on ``threads`` threads by this net's runtime (onnxruntime or openvino)."""
         if self.backend == "openvino":
             from .openvino import compile_ir
 
@@ -130,9 +139,9 @@ class ExportedNet:
         return self._search
 
     @classmethod
-    def from_files(cls, config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> "ExportedNet":
+    def from_files(cls, config_path: Union[str, Path], backend: str = "onnxruntime", threads: Optional[int] = None) -> "ExportedNet":
         """The graphs written by :func:`tracker.export.export_onnx`, found through their JSON."""
-        path = Path(config_path)
+        path, backend = Path(config_path), runtime_name(backend)
         if not path.is_file():
             raise CheckpointError(f"exported model description not found: {path}")
         try:
@@ -151,7 +160,7 @@ class ExportedNet:
 
     @classmethod
     def from_shipped(cls, graphs: Dict[str, Any], config: Dict[str, Any], folder: Union[str, Path],
-                     threads: Optional[int] = None, backend: str = "ort") -> "ExportedNet":
+                     threads: Optional[int] = None, backend: str = "onnxruntime") -> "ExportedNet":
         """The graphs shipped beside a model's weights (``graphs``: its manifest entry's
         record of them, ``config``: the entry's config), run by onnxruntime (or, ``backend``
         "openvino", by OpenVINO, which reads the same ONNX files): no export, no torch."""
@@ -170,10 +179,10 @@ class ExportedNet:
         from .onnx import runtime_graphs
 
         graphs, meta = runtime_graphs(net)
-        return cls(graphs["template"], graphs["search"], meta, "ort", threads, graphs.get("search_one_target"))
+        return cls(graphs["template"], graphs["search"], meta, "onnxruntime", threads, graphs.get("search_one_target"))
 
     def _run(self, session, inputs: Dict[str, np.ndarray], outputs: List[str]) -> Tuple[np.ndarray, ...]:
-        if self.backend == "ort":
+        if self.backend == "onnxruntime":
             return tuple(session.run(outputs, inputs))
         if self.backend == "openvino":
             result = session(inputs)
@@ -210,8 +219,9 @@ class ExportedNet:
         return self._run(self._general_search(), inputs, self.output_names)
 
 
-def load_exported_tracker(config_path: Union[str, Path], backend: str = "ort", threads: Optional[int] = None) -> SiameseTracker:
-    """A tracker running an export of ``siamtrack export`` (same post-processing as PyTorch)."""
+def load_exported_tracker(config_path: Union[str, Path], backend: str = "onnxruntime", threads: Optional[int] = None) -> SiameseTracker:
+    """A tracker running an export of ``siamtrack export`` (same post-processing as PyTorch):
+    ``config_path`` is the export's JSON, ``backend`` onnxruntime, opencv or openvino (no torch)."""
     policy = ThreadPolicy(forced=threads)
     net = ExportedNet.from_files(config_path, backend, policy.threads)
     return build_tracker(net, net.config, "cpu", policy)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections import deque
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Deque, Dict, List, Optional, Sequence, TextIO
 
 import cv2
 import numpy as np
@@ -49,6 +50,27 @@ def draw(frame: np.ndarray, results: Sequence[TargetResult], fps: Optional[float
     return out
 
 
+class RateMeter:
+    """The tracker's frames per second for the overlay: the mean over the last ``window`` updates,
+    None until ``warmup`` of them are in. The first update is left out: it carries the runtime's
+    one-off set-up (sessions, buffers) and alone would read "1 fps" for the first frames."""
+
+    def __init__(self, window: int = 30, warmup: int = 5) -> None:
+        self.seconds: Deque[float] = deque(maxlen=window)
+        self.warmup, self.updates = warmup, 0
+
+    def add(self, seconds: float) -> None:
+        self.updates += 1
+        if self.updates > 1:
+            self.seconds.append(seconds)
+
+    @property
+    def fps(self) -> Optional[float]:
+        if len(self.seconds) < self.warmup:
+            return None
+        return len(self.seconds) / max(sum(self.seconds), 1e-9)
+
+
 class VideoOutput:
     """mp4 writer opened on the first frame (its size is known only then)."""
 
@@ -77,8 +99,8 @@ RESULT_SUFFIXES = (".txt", ".json")
 class ResultsFile:
     """Results kept in memory and written atomically at the end. ``.txt``: got10k lines
     (``x,y,w,h``), one file per target when there are several (``r.txt`` -> ``r_0.txt``,
-    ``r_1.txt``, ...); ``.json``: metadata and, per frame, the box, score and ok flag (one
-    target) or a list of targets."""
+    ``r_1.txt``, ...); ``.json``: metadata and, per frame, the list of targets (id, box, score,
+    ok), one shape whatever the number of targets (docs/results.md)."""
 
     def __init__(self, path: str) -> None:
         self.path = Path(path)
@@ -93,7 +115,7 @@ class ResultsFile:
             return []
         ids = [r.id for r in self.frames[0]]
         if self.path.suffix.lower() == ".json":
-            return [_write(self.path, json.dumps({**meta, "frames": [_json_frame(f, len(ids) > 1) for f in self.frames]}, indent=1))]
+            return [_write(self.path, json.dumps({**meta, "frames": [_json_frame(f) for f in self.frames]}, indent=1))]
         written = []
         for target in ids:
             path = self.path if len(ids) == 1 else self.path.with_name(f"{self.path.stem}_{target}{self.path.suffix}")
@@ -117,12 +139,9 @@ class JsonLines:
         return []
 
 
-def _json_frame(results: List[TargetResult], several: bool) -> Dict[str, Any]:
+def _json_frame(results: List[TargetResult]) -> Dict[str, Any]:
     rows = [r.to_json() for r in results]
-    head = {"frame": rows[0]["frame"], "time": rows[0]["time"]}
-    if several:
-        return {**head, "targets": [{k: row[k] for k in ("id", "box", "score", "ok")} for row in rows]}
-    return {**head, **{k: rows[0][k] for k in ("box", "score", "ok")}}
+    return {"frame": rows[0]["frame"], "time": rows[0]["time"], "targets": [{k: row[k] for k in ("id", "box", "score", "ok")} for row in rows]}
 
 
 def _write(target: Path, text: str) -> Path:
