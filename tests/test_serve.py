@@ -2,14 +2,12 @@
 downloads, token, malformed messages), the command line, and the page in a real headless
 Chromium driven by Selenium (draw a box with the mouse, read back that it tracks)."""
 import asyncio
-import contextlib
 import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -20,15 +18,15 @@ import numpy as np
 import pytest
 
 pytest.importorskip("aiohttp", reason="siamtrack serve needs aiohttp (the serve extra)")
-from aiohttp import WSMsgType, WSServerHandshakeError, web  # noqa: E402
+from aiohttp import WSMsgType, WSServerHandshakeError  # noqa: E402
 from aiohttp.test_utils import TestClient, TestServer  # noqa: E402
 
 from tracker import load_tracker  # noqa: E402
 from tracker.geometry import iou  # noqa: E402
 from tracker.serve import Session, SessionConfig  # noqa: E402
-from tracker.serve.app import create_app  # noqa: E402
+from tracker.serve.app import create_app, running  # noqa: E402
 from tracker.video.demo import generate_clip  # noqa: E402
-from tracker.video.sources import LiveSource  # noqa: E402
+from tracker.video.sources import ArraySource, LiveSource  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "a-test-token-0123456789"
@@ -324,6 +322,44 @@ def test_tracking_runs_without_any_viewer(video, clip):
         tracked.pause().result(1)
 
 
+def test_a_source_that_breaks_fails_alone_and_says_why(video, clip):
+    frames = [f for f in clip.frames[:10]] + [cv2.resize(f, (160, 120)) for f in clip.frames[10:20]]
+
+    async def scenario(client):
+        await command(client, 1, {"op": "add", "box": clip.boxes[0].tolist()})
+        await command(client, 1, {"op": "resume"})
+        broken = await until(client, 1, lambda s: s["state"] == "failed")
+        assert broken["frame"] == 9 and "frame size changed mid-stream" in broken["error"]
+        assert "has failed: restart it" in (await command(client, 1, {"op": "resume"}, 400))["error"]
+        await command(client, 0, {"op": "add", "box": clip.boxes[0].tolist()})  # the other source goes on
+        await command(client, 0, {"op": "resume"})
+        await until(client, 0, lambda s: s["state"] == "ended")
+        assert (await client.get("/api/sources/1/picture")).status == 200
+
+    run(scenario, session(video, paused=True, speed=0), session(ArraySource(frames, "changing"), paused=True, speed=0))
+
+
+def test_a_socket_that_falls_behind_skips_lines_and_is_told(monkeypatch):
+    from tracker.serve import app
+    from tracker.video.pipeline import TargetResult
+
+    monkeypatch.setattr(app, "FEED_LINES", 5)
+    image = np.zeros((4, 4, 3), np.uint8)
+
+    async def scenario():
+        feed = app.Feed()
+        for frame in range(4):
+            lines = tuple(TargetResult(frame, None, i, (1.0, 1.0, 2.0, 2.0), 0.9, True) for i in range(2))
+            feed.push(app.Update(frame + 1, frame, image, lines, lines, "playing", None))
+        sent = [json.loads(m) for m in await feed.take()]
+        assert sent[0] == {"skipped": 4} and sent[1] == {"state": "playing", "frame": 0, "targets": [0, 1]}
+        assert [(m["frame"], m["id"]) for m in sent[2:]] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+        feed.push(app.Update(9, 4, image, (), (), "ended", None))
+        assert [json.loads(m) for m in await feed.take()] == [{"state": "ended", "frame": 4, "targets": []}]
+
+    asyncio.run(scenario())
+
+
 # -- the command line ------------------------------------------------------------------------
 
 @pytest.mark.parametrize("args, message", [
@@ -386,24 +422,6 @@ def browser(tmp_path_factory):
     driver.quit()
 
 
-@contextlib.contextmanager
-def live_server(app):
-    """``app`` listening on a free loopback port, its event loop in a thread; yields its URL."""
-    loop = asyncio.new_event_loop()
-    runner = web.AppRunner(app)
-    loop.run_until_complete(runner.setup())
-    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", 0).start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-
-
 def wait_for(driver, condition, timeout=30.0):
     deadline = time.monotonic() + timeout
     while not (value := condition(driver)):
@@ -421,7 +439,7 @@ def panel(driver, attribute):
 def test_in_a_browser_a_box_drawn_with_the_mouse_follows_the_object_for_two_viewers(browser, video, clip):
     from selenium.webdriver.common.action_chains import ActionChains
 
-    with live_server(create_app([session(video, paused=True, speed=0.5)])) as url:
+    with running(create_app([session(video, paused=True, speed=0.5)])) as url:
         browser.get(url + "/")
         wait_for(browser, lambda d: int(panel(d, "pictures") or 0) >= 1)
         first = browser.current_window_handle
@@ -463,7 +481,7 @@ def test_in_a_browser_a_box_drawn_with_the_mouse_follows_the_object_for_two_view
 
 
 def test_in_a_browser_the_token_is_refused_then_accepted_and_a_malformed_message_answered(browser, video):
-    with live_server(create_app([session(video, paused=True)], TOKEN)) as url:
+    with running(create_app([session(video, paused=True)], TOKEN)) as url:
         browser.get(url + "/")
         assert "missing or wrong token" in browser.find_element("tag name", "body").text
         browser.get(f"{url}/?token={TOKEN}")

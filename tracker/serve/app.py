@@ -27,15 +27,17 @@ Bodies and socket messages are capped at :data:`MAX_MESSAGE` bytes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import re
 import secrets
 import signal
+import threading
 import weakref
 from collections import deque
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Deque, Dict, List, Optional, Sequence, Set, Tuple
+from typing import Any, Awaitable, Callable, Deque, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 from urllib.parse import urlsplit
 
 import cv2
@@ -348,3 +350,27 @@ async def serve(app: web.Application, host: str, port: int, ready: Callable[[int
         await stop.wait()
     finally:
         await runner.cleanup()
+
+
+@contextlib.contextmanager
+def running(app: web.Application, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+    """``app`` served by an event loop in a thread of its own while the block runs (a program
+    that embeds the server, the tests, the benchmark); yields its URL."""
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(app, access_log=None)
+    loop.run_until_complete(runner.setup())
+    try:
+        loop.run_until_complete(web.TCPSite(runner, host, port).start())
+    except BaseException:
+        loop.run_until_complete(runner.cleanup())
+        loop.close()
+        raise
+    thread = threading.Thread(target=loop.run_forever, name="siamtrack-serve-loop", daemon=True)
+    thread.start()
+    try:
+        yield f"http://{host}:{runner.addresses[0][1]}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result()
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join()
+        loop.close()

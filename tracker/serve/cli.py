@@ -68,16 +68,20 @@ def is_loopback(host: str) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     require_aiohttp("siamtrack serve")
+    from ..threads import usable_cores
     from ..zoo import load_tracker
     from .app import create_app, serve
 
     name, load_options = model_options(args)
     secret = args.token or (None if is_loopback(args.host) else secrets.token_urlsafe(24))
     config = SessionConfig(speed=args.speed, paused=args.paused)
+    # each source tracks in a thread of its own: its runtime gets at most its share of the cores
+    share = max(1, usable_cores() // len(args.sources))
     sessions: List[Session] = []
     try:
         for source in args.sources:
-            sessions.append(Session(source, load_tracker(name, **load_options), config, model=name or str(args.weights)))
+            tracker = load_tracker(name, max_threads=share, **load_options)
+            sessions.append(Session(source, tracker, config, model=name or str(args.weights)))
     except BaseException:
         for session in sessions:
             session.close()
