@@ -53,7 +53,8 @@ def main() -> int:
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or shutil.which("chromium-browser")
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=700,790", "--hide-scrollbars", f"--user-data-dir={folder / 'chromium'}"):
+                 "--disable-sync", "--no-first-run", "--window-size=700,790", "--hide-scrollbars",
+                 f"--user-data-dir={folder / 'chromium'}"):
         options.add_argument(flag)
     browser = webdriver.Chrome(service=Service(shutil.which("chromedriver") or "/usr/bin/chromedriver"), options=options)
     session = Session(str(video), load_tracker(), SessionConfig(paused=True, speed=0.5))
@@ -73,7 +74,8 @@ def main() -> int:
             browser.find_element("xpath", "//button[text()='Pause']").click()
             wait_for(lambda: section.get_attribute("data-state") == "paused")
             version = session.latest.version
-            wait_for(lambda: int(section.get_attribute("data-frame") or 0) == session.latest.frame and session.latest.version == version)
+            shown = lambda: int(section.get_attribute("data-frame") or 0) == session.latest.frame  # noqa: E731
+            wait_for(lambda: shown() and session.latest.version == version)
             time.sleep(0.5)  # the table and the picture painted
             Path(args.out).parent.mkdir(parents=True, exist_ok=True)
             browser.save_screenshot(args.out)

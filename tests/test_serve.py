@@ -100,7 +100,8 @@ def mean_iou(boxes, truth):
 def test_a_drawn_target_tracks_the_object_and_downloads_as_track_writes_them(video, clip):
     async def scenario(client):
         info = (await sources(client))[0]
-        assert (info["name"], info["live"], info["width"], info["height"], info["state"], info["frame"]) == ("clip", False, 320, 240, "paused", 0)
+        described = (info["name"], info["live"], info["width"], info["height"], info["state"], info["frame"])
+        assert described == ("clip", False, 320, 240, "paused", 0)
         added = await command(client, 0, {"op": "add", "box": clip.boxes[0].tolist()})
         assert (added["done"], added["target"], added["frame"]) == ("add", 0, 0)
         assert (await command(client, 0, {"op": "resume"}))["state"] == "playing"
@@ -255,7 +256,8 @@ def test_without_a_token_only_loopback_hosts_and_same_origin_requests_get_in(vid
         assert rebound.status == 403 and "answers requests for" in (await rebound.json())["error"]
         other_site = await client.post("/api/sources/0/commands", json={"op": "resume"}, headers={"Origin": "http://evil.example"})
         assert other_site.status == 403 and (await sources(client))[0]["state"] == "paused"
-        same = await client.post("/api/sources/0/commands", json={"op": "resume"}, headers={"Origin": str(client.make_url("")).rstrip("/")})
+        origin = str(client.make_url("")).rstrip("/")
+        same = await client.post("/api/sources/0/commands", json={"op": "resume"}, headers={"Origin": origin})
         assert same.status == 200
 
     run(scenario, session(video, paused=True))
@@ -413,7 +415,8 @@ def browser(tmp_path_factory):
     options.binary_location = binary
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--window-size=1000,800",
-                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows",
+                 "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+                 "--disable-backgrounding-occluded-windows",
                  f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(driver_path), options=options)

@@ -59,6 +59,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 SESSIONS = web.AppKey("sessions", list)
 CHANNELS = web.AppKey("channels", list)
 SOCKETS = web.AppKey("sockets", weakref.WeakSet)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Feed:
@@ -153,7 +154,7 @@ def error(status: int, message: str) -> web.Response:
 
 
 @web.middleware
-async def errors_as_json(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+async def errors_as_json(request: web.Request, handler: Handler) -> web.StreamResponse:
     """aiohttp's own refusals (404, 405, 413 ...) in the API's shape: ``{"error": ...}``."""
     try:
         return await handler(request)
@@ -169,7 +170,7 @@ def guard(token: Optional[str]) -> Callable:
     expected = None if token is None else token.encode()
 
     @web.middleware
-    async def check(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
         origin = request.headers.get("Origin")
         if origin is not None and urlsplit(origin).netloc != request.host:
             return error(403, "cross-origin request refused")
@@ -280,7 +281,8 @@ async def _send(ws: web.WebSocketResponse, feed: Feed) -> None:
 
 async def results_download(request: web.Request) -> web.Response:
     session = channel_of(request).session
-    text = await asyncio.get_running_loop().run_in_executor(None, lambda: results_json(session.results(), session.meta(), several=True))
+    text = await asyncio.get_running_loop().run_in_executor(
+        None, lambda: results_json(session.results(), session.meta(), several=True))
     return web.Response(text=text, content_type="application/json", headers=_attachment(f"{session.name}.json"))
 
 

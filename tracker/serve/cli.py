@@ -50,10 +50,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_model_arguments(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; any other needs a token)")
     p.add_argument("--port", type=port_number, default=8080, help="port to listen on (default 8080; 0: any free port)")
-    p.add_argument("--token", type=token, help="the token every request must carry (generated and printed when --host is not loopback)")
+    p.add_argument("--token", type=token,
+                   help="the token every request must carry (generated and printed when --host is not loopback)")
     p.add_argument("--speed", type=speed, default=1.0,
                    help="file sources play at their frame rate times this (default 1; 0: as fast as tracking goes)")
-    p.add_argument("--paused", action="store_true", help="file sources start paused on their first frame, to draw the targets there")
+    p.add_argument("--paused", action="store_true",
+                   help="file sources start paused on their first frame, to draw the targets there")
     p.set_defaults(func=run)
 
 

@@ -118,8 +118,9 @@ class Session:
         """What ``siamtrack track`` writes at the head of a ``.json`` results file."""
         tracked = self._tracked
         fps = tracked.tracker_fps
-        return {"source": self.source if isinstance(self.source, str) else self.name, "model": self.model, "frames": tracked.frames, "targets": len(tracked.pool),
-                "dropped_frames": tracked.dropped_frames, "tracker_fps": round(fps, 2) if math.isfinite(fps) else None}
+        return {"source": self.source if isinstance(self.source, str) else self.name, "model": self.model,
+                "frames": tracked.frames, "targets": len(tracked.pool), "dropped_frames": tracked.dropped_frames,
+                "tracker_fps": round(fps, 2) if math.isfinite(fps) else None}
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the thread and close the source; commands not yet applied fail."""

@@ -168,7 +168,8 @@ class SourcePanel {
 
   at(event) { // mouse position in frame pixels, whatever size the canvas is shown at
     const rect = this.canvas.getBoundingClientRect();
-    return [(event.clientX - rect.left) * this.canvas.width / rect.width, (event.clientY - rect.top) * this.canvas.height / rect.height];
+    return [(event.clientX - rect.left) * this.canvas.width / rect.width,
+            (event.clientY - rect.top) * this.canvas.height / rect.height];
   }
 
   dragBox() {
