@@ -6,5 +6,5 @@ from setuptools import find_namespace_packages, setup
 setup(
     packages=[*find_namespace_packages(include=["tracker", "tracker.*"], exclude=["*.__pycache__"]), "tracker.weights"],
     package_dir={"tracker.weights": "weights"},
-    package_data={"tracker.configs": ["*.yaml"], "tracker.weights": ["manifest.json", "*.onnx", "*.onnx.data", "*.pt"]},
+    package_data={"tracker.configs": ["*.yaml"], "tracker.serve": ["static/*"], "tracker.weights": ["manifest.json", "*.onnx", "*.onnx.data", "*.pt"]},
 )

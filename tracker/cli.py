@@ -1,4 +1,4 @@
-"""The ``siamtrack`` command: track, train, convert (and more as sub-commands).
+"""The ``siamtrack`` command: track, serve, train, convert (and more as sub-commands).
 
 Every error a user can cause ends the same way: one line on stderr and exit code 2.
 """
@@ -55,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .eval import cli as eval_cli
     from .export import cli as export_cli
     from .models import cli as convert_cli
+    from .serve import cli as serve_cli
     from .train import cli as train_cli
     from .video import cli as track_cli
 
@@ -68,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     convert_cli.add_parser(sub)
     eval_cli.add_parser(sub)
     export_cli.add_parser(sub)
+    serve_cli.add_parser(sub)
     return parser
 
 

@@ -49,3 +49,8 @@ def require_onnx(feature: str) -> ModuleType:
 
 def require_openvino(feature: str) -> ModuleType:
     return _require("openvino", feature, "OpenVINO", 'pip install "siamtrack[openvino]"')
+
+
+def require_aiohttp(feature: str) -> ModuleType:
+    """aiohttp (the ``serve`` extra: ``siamtrack serve``'s web server), or a one-line error naming the extra."""
+    return _require("aiohttp", feature, "aiohttp", 'pip install "siamtrack[serve]"')

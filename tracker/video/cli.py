@@ -11,7 +11,7 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
@@ -48,14 +48,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--init", action="append", default=[], metavar="X,Y,W,H",
                    help="a target's box on the first frame (0-based pixels); repeat for several targets")
     p.add_argument("--select", action="store_true", help="draw the targets' boxes with the mouse (needs a display)")
-    p.add_argument("--model", default=None, help="shipped model name (see `siamtrack track --list-models`)")
-    p.add_argument("--weights", help="a siamtrack checkpoint (overrides the shipped weights)")
-    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
-    p.add_argument("--half", action="store_true", help="fp16 autocast on CUDA")
-    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime", "openvino"],
-                   help="network runtime (auto: the model's faster CPU runtime; onnxruntime where torch is not installed)")
-    p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="tracker hyper-parameter, e.g. siamrpn.lr=0.4")
+    add_model_arguments(p)
     p.add_argument("--save", help="write the annotated video here (.mp4 or .avi)")
     p.add_argument("--results", type=results_target,
                    help="per-frame results: .txt (got10k x,y,w,h lines; one file per target when several), "
@@ -64,6 +57,34 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-frames", type=positive_int, default=None, help="stop after this many frames (>= 1)")
     p.add_argument("--list-models", action="store_true", help="print the shipped models (description, val AUC, fps) and exit")
     p.set_defaults(func=run)
+
+
+def add_model_arguments(p: argparse.ArgumentParser) -> None:
+    """The options that choose and tune the model (``track`` and ``serve``)."""
+    p.add_argument("--model", default=None, help="shipped model name (see `siamtrack track --list-models`)")
+    p.add_argument("--weights", help="a siamtrack checkpoint (overrides the shipped weights)")
+    p.add_argument("--device", default="cpu", help="cpu | cuda | cuda:N | auto")
+    p.add_argument("--half", action="store_true", help="fp16 autocast on CUDA")
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "onnxruntime", "openvino"],
+                   help="network runtime (auto: the model's faster CPU runtime; onnxruntime where torch is not installed)")
+    p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="tracker hyper-parameter, e.g. siamrpn.lr=0.4")
+
+
+def model_options(args: argparse.Namespace) -> Tuple[Optional[str], Dict[str, Any]]:
+    """The model's name and :func:`tracker.load_tracker`'s options from ``add_model_arguments``'
+    options, each checked without loading anything."""
+    from ..network import resolve_device
+    from ..zoo import check_model_options
+
+    name = args.model or (None if args.weights else default_model())
+    overrides = load_overrides_file(args.config) if args.config else {}
+    overrides.update(parse_overrides(args.overrides))
+    check_model_options(name, args.weights, overrides)
+    device = resolve_device(args.device)
+    if args.half and not device.startswith("cuda"):
+        raise DeviceError("--half is the fast CUDA path: it needs --device cuda")
+    return name, {"weights": args.weights, "device": args.device, "backend": args.backend, "overrides": overrides, "half": args.half}
 
 
 def parse_box(text: str) -> Sequence[float]:
@@ -128,9 +149,6 @@ def print_models() -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..network import resolve_device
-    from ..zoo import check_model_options
-
     if args.list_models:
         return print_models()
     # every argument is checked before the video is opened or the model loaded
@@ -142,13 +160,7 @@ def run(args: argparse.Namespace) -> int:
     boxes = [parse_box(b) for b in args.init] or None
     if (args.select or args.show) and not has_display():
         raise TrackerError("--select/--show need a display (none found: DISPLAY is unset or OpenCV has no GUI); use --init x,y,w,h and --save out.mp4 instead")
-    name = args.model or (None if args.weights else default_model())
-    overrides = load_overrides_file(args.config) if args.config else {}
-    overrides.update(parse_overrides(args.overrides))
-    check_model_options(name, args.weights, overrides)
-    device = resolve_device(args.device)
-    if args.half and not device.startswith("cuda"):
-        raise DeviceError("--half is the fast CUDA path: it needs --device cuda")
+    name, load_options = model_options(args)
     source: Union[str, ArraySource]
     if demo:
         clip = generate_clip()
@@ -159,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
         source, save, results = args.source, args.save, args.results
     interrupted: List[int] = []
     tracked = track_video(source, boxes, name, select=select_with_mouse if args.select else None, stop=lambda: bool(interrupted),
-                          weights=args.weights, device=args.device, backend=args.backend, overrides=overrides, half=args.half)
+                          **load_options)
     writer = None if results is None else JsonLines(sys.stdout) if results == "-" else ResultsFile(results)
     video = VideoOutput(save, tracked.source.fps or 30.0) if save else None
     # Ctrl-C sets a flag the loop checks between frames, so no library call can swallow it

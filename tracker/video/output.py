@@ -35,18 +35,20 @@ def label(image: np.ndarray, text: str, origin: tuple, color: tuple = (255, 255,
     cv2.putText(image, text, (x + 3, y + h + 3), FONT, FONT_SCALE, color, 1, cv2.LINE_AA)
 
 
-def draw(frame: np.ndarray, results: Sequence[TargetResult], fps: Optional[float] = None) -> np.ndarray:
+def draw(frame: np.ndarray, results: Sequence[TargetResult], fps: Optional[float] = None,
+         each: Optional[bool] = None) -> np.ndarray:
     """A copy of ``frame`` with each target's box (its colour when ok, red when lost) and,
-    for several targets, its id and score; the top-left corner says the score (one target)
-    or the number of targets, and the tracker's fps."""
+    for several targets (or ``each``), its id, score and lost flag; the top-left corner says
+    the score (one target) or the number of targets, and the tracker's fps."""
     out = frame.copy()
     head = f"score {results[0].score:.2f}" if len(results) == 1 else f"{len(results)} targets"
     label(out, head + (f"  {fps:.0f} fps" if fps else ""), (4, 4))
     for r in results:
         x0, y0, x1, y1 = (int(round(v)) for v in (r.box[0], r.box[1], r.box[0] + r.box[2], r.box[1] + r.box[3]))
         cv2.rectangle(out, (x0, y0), (x1, y1), target_color(r), 2)
-        if len(results) > 1:  # above the box, or below it at the top of the frame
-            label(out, f"#{r.id} {r.score:.2f}", (x0, y0 - 24 if y0 >= 24 else y1 + 2), target_color(r))
+        if len(results) > 1 if each is None else each:  # above the box, or below it at the top of the frame
+            text = f"#{r.id} {r.score:.2f}" + ("" if r.ok else " lost")
+            label(out, text, (x0, y0 - 24 if y0 >= 24 else y1 + 2), target_color(r))
     return out
 
 
@@ -115,13 +117,23 @@ class ResultsFile:
             return []
         ids = [r.id for r in self.frames[0]]
         if self.path.suffix.lower() == ".json":
-            return [_write(self.path, json.dumps({**meta, "frames": [_json_frame(f) for f in self.frames]}, indent=1))]
+            return [_write(self.path, results_json(self.frames, meta))]
         written = []
         for target in ids:
             path = self.path if len(ids) == 1 else self.path.with_name(f"{self.path.stem}_{target}{self.path.suffix}")
-            lines = (",".join(f"{v:.3f}" for v in r.box) for f in self.frames for r in f if r.id == target)
-            written.append(_write(path, "".join(line + "\n" for line in lines)))
+            written.append(_write(path, got10k_text(self.frames, target)))
         return written
+
+
+def got10k_text(frames: Sequence[Sequence[TargetResult]], target: int) -> str:
+    """One target's ``x,y,w,h`` lines (got10k), one per frame it has a result in."""
+    return "".join(",".join(f"{v:.3f}" for v in r.box) + "\n" for f in frames for r in f if r.id == target)
+
+
+def results_json(frames: Sequence[Sequence[TargetResult]], meta: Dict[str, Any]) -> str:
+    """``meta`` and, per frame, the list of its targets' boxes, scores and ok flags (one shape
+    whatever their number); frames without results are left out."""
+    return json.dumps({**meta, "frames": [_json_frame(f) for f in frames if f]}, indent=1)
 
 
 class JsonLines:
@@ -139,7 +151,7 @@ class JsonLines:
         return []
 
 
-def _json_frame(results: List[TargetResult]) -> Dict[str, Any]:
+def _json_frame(results: Sequence[TargetResult]) -> Dict[str, Any]:
     rows = [r.to_json() for r in results]
     return {"frame": rows[0]["frame"], "time": rows[0]["time"], "targets": [{k: row[k] for k in ("id", "box", "score", "ok")} for row in rows]}
 

@@ -5,7 +5,9 @@
 ...         ...
 
 All targets share one :class:`~tracker.trackers.TrackerPool`: one batched network call a
-frame, the same boxes as independent trackers. Files and image folders give every frame;
+frame, the same boxes as independent trackers. Targets can also be added and removed between
+frames (:meth:`TrackedVideo.add`, :meth:`TrackedVideo.remove`), starting from none (``boxes=[]``):
+what ``siamtrack serve`` does when a user draws a box in the browser. Files and image folders give every frame;
 cameras and streams the newest one, so results stay current when tracking is slower than
 the source (``dropped_frames`` counts what was skipped). The ``siamtrack track`` command
 is this loop plus drawing and writing.
@@ -57,12 +59,10 @@ def as_source(source: Source) -> FrameSource:
 
 
 def as_boxes(boxes: Union[Sequence[float], Sequence[Sequence[float]]]) -> List[Sequence[float]]:
-    """One box (four numbers) or a sequence of boxes -> a list of boxes."""
+    """One box (four numbers) or a sequence of boxes (perhaps empty) -> a list of boxes."""
     items = list(boxes)
     if len(items) == 4 and all(isinstance(v, numbers.Real) for v in items):
         return [items]
-    if not items:
-        raise InvalidBoxError("no boxes: give at least one x, y, w, h")
     return items
 
 
@@ -83,6 +83,7 @@ class TrackedVideo:
         self.update_seconds = 0.0  # in the pool's update (all targets), first frame excluded
         self.last_update_seconds = 0.0
         self._end: Optional[float] = None
+        self._current: Optional[SourceFrame] = None  # the newest frame yielded: where add() starts a target
         items = source.frames(stop)
         try:
             first = next(items, None)
@@ -108,6 +109,19 @@ class TrackedVideo:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+    def add(self, box: Sequence[float]) -> TargetResult:
+        """Start tracking ``box`` on the newest frame yielded; from the thread iterating, between
+        frames. Its result there (score 1, ok) is returned: the next frames' results include it."""
+        if self._current is None:
+            raise TrackerError("no frame yet: add targets once the first frame has been yielded")
+        start = validate_box(box, self._current.image.shape)
+        target = self.pool.add(self._current.image, start)
+        return TargetResult(self._current.index, self._current.time, target, start, 1.0, True)
+
+    def remove(self, target_id: int) -> None:
+        """Stop tracking a target (between frames, like :meth:`add`)."""
+        self.pool.remove(target_id)
 
     def close(self) -> None:
         self._iterator.close()
@@ -136,6 +150,7 @@ class TrackedVideo:
              stop: Optional[Callable[[], bool]]) -> Iterator[Tuple[int, np.ndarray, List[TargetResult]]]:
         try:
             self.frames = 1
+            self._current = first
             yield first.index, first.image, started
             for item in items:
                 if stop is not None and stop():
@@ -145,6 +160,7 @@ class TrackedVideo:
                 self.last_update_seconds = time.perf_counter() - tic
                 self.update_seconds += self.last_update_seconds
                 self.frames += 1
+                self._current = item
                 yield item.index, item.image, [TargetResult(item.index, item.time, i, r.box, r.score, r.ok) for i, r in tracked.items()]
         finally:
             self._end = time.perf_counter()
@@ -166,7 +182,8 @@ def track_video(
     :class:`FrameSource`, or any iterable of BGR frames. ``model``: a shipped model name
     (default: the shipped default), or a ready tracker; ``load_options`` go to
     :func:`tracker.load_tracker` (``weights=``, ``device=``, ``backend=``, ``overrides=``, ...).
-    Without ``boxes``, ``select(first_frame)`` picks them. ``stop()`` returning True ends the
+    Without ``boxes``, ``select(first_frame)`` picks them; ``boxes=[]`` starts with no target
+    (add them later with :meth:`TrackedVideo.add`). ``stop()`` returning True ends the
     iteration (checked between frames and while waiting for a live frame). The source is
     opened, the model loaded and the targets started on the first frame here, so their
     errors come from this call (source, then boxes, then model).
