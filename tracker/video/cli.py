@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config import load_overrides_file, parse_overrides
 from ..errors import DeviceError, TrackerError
+from ..outputs import writable_file, writable_video
 from .demo import generate_clip
 from .output import RESULT_SUFFIXES, JsonLines, ResultsFile, VideoOutput, draw
 from .pipeline import TrackedVideo, track_video
@@ -30,6 +31,17 @@ def results_target(text: str) -> str:
     if text != "-" and Path(text).suffix.lower() not in RESULT_SUFFIXES:
         raise argparse.ArgumentTypeError(f"{text!r}: results go to a .txt or .json file, or - (JSON lines on stdout)")
     return text
+
+
+class Once(argparse.Action):
+    """An option that may be given once: argparse keeps the last of several silently, and
+    ``--results - --results r.txt`` would then drop the results the user piped."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        previous = getattr(namespace, self.dest, None)
+        if previous is not None:
+            parser.error(f"{option_string} given twice ({previous} and {values}): one {option_string} per run")
+        setattr(namespace, self.dest, values)
 
 
 def positive_int(text: str) -> int:
@@ -56,8 +68,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="network runtime (auto: the model's faster CPU runtime; onnxruntime where torch is not installed)")
     p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="tracker hyper-parameter, e.g. siamrpn.lr=0.4")
-    p.add_argument("--save", help="write the annotated video here (.mp4 or .avi)")
-    p.add_argument("--results", type=results_target,
+    p.add_argument("--save", action=Once, help="write the annotated video here (.mp4 or .avi)")
+    p.add_argument("--results", type=results_target, action=Once,
                    help="per-frame results: .txt (got10k x,y,w,h lines; one file per target when several), "
                         ".json (boxes, scores, ok), or - (a JSON line per frame and target on stdout)")
     p.add_argument("--show", action="store_true", help="show a window (q or Esc to stop)")
@@ -133,14 +145,18 @@ def run(args: argparse.Namespace) -> int:
     device = resolve_device(args.device)
     if args.half and not device.startswith("cuda"):
         raise DeviceError("--half is the fast CUDA path: it needs --device cuda")
-    source: Union[str, ArraySource]
+    save, results = args.save, args.results
+    if demo:
+        save, results = save or str(DEMO_DIR / "demo.mp4"), results or str(DEMO_DIR / "demo.txt")
+    # the outputs too: a bad path fails now, not after the whole clip has been tracked
+    if save:
+        writable_video(save, "--save")
+    if results is not None and results != "-":
+        writable_file(results, "--results")
+    source: Union[str, ArraySource] = args.source
     if demo:
         clip = generate_clip()
         source, boxes = ArraySource(clip.frames, "demo", clip.fps), [clip.boxes[0]]
-        save = args.save or str(DEMO_DIR / "demo.mp4")
-        results = args.results or str(DEMO_DIR / "demo.txt")
-    else:
-        source, save, results = args.source, args.save, args.results
     interrupted: List[int] = []
     tracked = track_video(source, boxes, name, select=select_with_mouse if args.select else None, stop=lambda: bool(interrupted),
                           weights=args.weights, device=args.device, backend=args.backend, overrides=overrides, half=args.half)
