@@ -124,8 +124,8 @@ def check_model_options(name: Optional[str], weights: Union[str, Path, None] = N
     for loading it): a torn or foreign file fails here, before any work."""
     cfg = shipped_config(name or DEFAULT_MODEL) if weights is None else load_model(name, weights).config
     if overrides:
-        check_override_sections(cfg, overrides)
         with_overrides(cfg, overrides)
+        check_override_sections(cfg, overrides)
 
 
 # the post-processing sections of ModelConfig, each read by one kind of tracker only
@@ -231,8 +231,8 @@ def load_tracker(
             raise CheckpointError("config describes a different network than the checkpoint")
         cfg = config
     if overrides:
-        check_override_sections(cfg, overrides)
         cfg = with_overrides(cfg, overrides)
+        check_override_sections(cfg, overrides)
     chosen = backend == "auto"
     if chosen:
         backend = _auto_backend(cfg, dev, fast)
