@@ -160,7 +160,7 @@ def train_roots(args) -> list:
              f"`{args.config}` with `data.train_roots` = one generated GOT-10k-layout root (160x120 JPEGs, {args.frames} frames a "
              f"sequence), `clip_dirs: []`, no validation, {args.steps} steps of its batch, each size in a fresh process (CPU, load "
              f"average {os.getloadavg()[0]:.1f} at the end: the machine is shared). The trainer decodes the frames into memory "
-             "while their estimated decoded size fits `data.memory_budget_mb` (2048 by default), and reads them through the "
+             "while their estimated decoded size fits `data.memory_budget_mb` (4096 by default), and reads them through the "
              "frame index otherwise (tracker/train/budget.py). RSS: VmHWM of the training process.", ""]
     return lines + table(["sequences", "frames", "frames read", "peak RSS MB", "ratio to the first", "setup s", "train s"],
                          [[n, n * args.frames, "from files (index)" if r["indexed"] else "decoded into memory", f"{r['rss_mb']:.0f}",

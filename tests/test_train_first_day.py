@@ -107,8 +107,8 @@ def test_train_roots_over_the_memory_budget_are_read_through_the_index(got10k_ro
 
     cfg = tiny_config("light", got10k_root)
     with caplog.at_level(logging.INFO, logger="tracker.train.budget"):
-        assert plan_data(cfg) is cfg  # 3 sequences of 12 frames of 320x240: 2.6 MiB, well within 2048 MiB
-    assert "36 frames, about 0.01 GB decoded, within data.memory_budget_mb 2048: decoding them into memory" in caplog.text
+        assert plan_data(cfg) is cfg  # 3 sequences of 12 frames of 320x240: 2.6 MiB, well within 4096 MiB
+    assert "36 frames, about 0.01 GB decoded, within data.memory_budget_mb 4096: decoding them into memory" in caplog.text
     assert isinstance(Trainer(cfg, str(tmp_path / "a"), device="cpu").dataset, PairDataset)
 
     small = replace(cfg, data=replace(cfg.data, memory_budget_mb=2))
