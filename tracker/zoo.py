@@ -119,7 +119,7 @@ def load_model(name: Optional[str] = None, weights: Union[str, Path, None] = Non
 def check_model_options(name: Optional[str], weights: Union[str, Path, None] = None,
                         overrides: Optional[Mapping[str, Any]] = None) -> None:
     """Fail as :func:`load_tracker` would on a model name, weights file or override that is
-    wrong, without loading anything: commands check their arguments before the seconds of
+    wrong, without building anything: commands check their arguments before the seconds of
     opening a video or loading a model. A ``weights=`` checkpoint is read (torch needed, as
     for loading it): a torn or foreign file fails here, before any work."""
     cfg = shipped_config(name or DEFAULT_MODEL) if weights is None else load_model(name, weights).config

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..config import load_overrides_file, parse_overrides
 from ..errors import DeviceError, TrackerError
-from ..outputs import writable_file, writable_video
+from ..outputs import VIDEO_SUFFIXES, writable_file, writable_video
 from .demo import generate_clip
 from .output import RESULT_SUFFIXES, JsonLines, ResultsFile, VideoOutput, draw
 from .pipeline import TrackedVideo, track_video
@@ -68,7 +68,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="network runtime (auto: the model's faster CPU runtime; onnxruntime where torch is not installed)")
     p.add_argument("--config", help="YAML of tracker hyper-parameters to override, e.g. {siamrpn: {lr: 0.4}}")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="tracker hyper-parameter, e.g. siamrpn.lr=0.4")
-    p.add_argument("--save", action=Once, help="write the annotated video here (.mp4 or .avi)")
+    p.add_argument("--save", action=Once, help=f"write the annotated video here ({', '.join(VIDEO_SUFFIXES)})")
     p.add_argument("--results", type=results_target, action=Once,
                    help="per-frame results: .txt (got10k x,y,w,h lines; one file per target when several), "
                         ".json (boxes, scores, ok), or - (a JSON line per frame and target on stdout)")
