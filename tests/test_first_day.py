@@ -1,7 +1,6 @@
 """A new user's first-day bad inputs (issue 34): outputs that cannot be written fail before
 any work, naming the user's path; overrides of the other tracker's section, duplicate
 outputs and zero counts are refused; checkpoint, camera and video errors are one clear line."""
-import os
 import subprocess
 import sys
 
@@ -9,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from test_cli import ROOT, cli, one_line_error, siamtrack, siamtrack_env, video, weights_dir  # noqa: F401 (fixtures)
+from test_cli import cli, one_line_error, siamtrack, siamtrack_env, video, weights_dir  # noqa: F401 (fixtures)
 from tracker import CheckpointError, ConfigError, TrackerError, load_tracker
 
 
@@ -170,5 +169,6 @@ def test_camera_and_corrupt_video_print_only_our_line(tmp_path, weights_dir):
     bad.write_bytes(b"this is not a video" * 100)
     code = ("from tracker import SourceError, track_video\n"
             "try:\n    track_video('bad.mp4', [(1, 1, 5, 5)])\nexcept SourceError as exc:\n    print(exc)\n")
-    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=siamtrack_env(weights_dir), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=siamtrack_env(weights_dir), capture_output=True, text=True,
+                          timeout=120)
     assert proc.stdout.strip() == "cannot open video 'bad.mp4'" and proc.stderr == "", proc.stderr

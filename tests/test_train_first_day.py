@@ -115,7 +115,8 @@ def test_train_roots_over_the_memory_budget_are_read_through_the_index(got10k_ro
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="tracker.train.budget"):
         planned = plan_data(small)
-    assert f"over data.memory_budget_mb 2: reading frames from their files as they are needed (data.datasets: auto {got10k_root})" in caplog.text
+    assert ("over data.memory_budget_mb 2: reading frames from their files as they are needed "
+            f"(data.datasets: auto {got10k_root})") in caplog.text
     (dataset,) = planned.data.datasets
     assert (dataset.kind, dataset.root, dataset.frames, dataset.weight) == ("auto", str(got10k_root), "files", 3.0)
     trainer = Trainer(small, str(tmp_path / "b"), device="cpu")

@@ -84,7 +84,8 @@ def plan_data(cfg: TrainConfig, progress: bool = True) -> TrainConfig:
         log.info("%s, within data.memory_budget_mb %d: decoding them into memory", what, data.memory_budget_mb)
         return cfg
     datasets = [DatasetConfig(kind="auto", root=root, frames="files", weight=float(len(index))) for root, index in roots]
-    datasets += [DatasetConfig(kind="clips", root=folder, weight=float(sum(1 for _ in video_files(folder)))) for folder in clip_folders(cfg)]
+    for folder in clip_folders(cfg):
+        datasets.append(DatasetConfig(kind="clips", root=folder, weight=float(sum(1 for _ in video_files(folder)))))
     log.info("%s, over data.memory_budget_mb %d: reading frames from their files as they are needed (data.datasets: %s)",
              what, data.memory_budget_mb, ", ".join(f"{d.kind} {d.root}" for d in datasets))
     return replace(cfg, data=replace(data, datasets=tuple(datasets)))

@@ -68,7 +68,8 @@ class VideoOutput:
                 raise OutputError(f"cannot write {self.path}: {reason}") from None
             self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps, (frame.shape[1], frame.shape[0]))
             if not self.writer.isOpened():
-                raise OutputError(f"cannot write {self.path}: OpenCV has no {codec} writer for {self.path.suffix or 'a file without extension'}")
+                what = self.path.suffix or "a file without extension"
+                raise OutputError(f"cannot write {self.path}: OpenCV has no {codec} writer for {what}")
         self.writer.write(frame)
 
     def close(self) -> None:
