@@ -8,6 +8,11 @@ and that of its largest child (DataLoader worker, crop cutter) are read at its e
 from files and from the crop cache, against today's path (a GOT-10k-layout ``train_roots``
 decoded into memory) on the same number of sequences.
 
+``train_roots``: one generated GOT-10k-layout root as ``data.train_roots`` of a shipped config
+(``light.yaml``), N sequences of 30 frames, a few steps each: the peak RSS at each N, the trainer
+decoding the frames into memory while they fit ``data.memory_budget_mb`` and reading them
+through the frame index otherwise.
+
 ``throughput``: on ``sot/train``, pairs/s of the loader alone (0, 1, 2 workers, or
 ``--worker-counts``) and of training the light model on ``--device``, today's in-memory path
 against files and crops read by workers, in one run. On a 2-core CPU the workers take their
@@ -16,6 +21,7 @@ which is what the comparison is for (``scripts/gpu_session.sh`` runs it there).
 
     python benchmarks/data_scale.py memory [--sizes 200,5000] [--out benchmarks/results/data_scale.md]
     python benchmarks/data_scale.py throughput [--device cuda] [--worker-counts 0,4,8] [--out benchmarks/results/data_throughput.md]
+    python benchmarks/data_scale.py train_roots [--sizes 200,3000] [--config configs/train/light.yaml] [--frames 30]
 """
 from __future__ import annotations
 
@@ -56,19 +62,33 @@ def train_config(data: dict, steps: int, batch: int, workers: int):
                       "checkpoint_every": 10**6}, TrainConfig)
 
 
+def shipped_config(path: str, train_root: str, steps: int):
+    """A shipped training config on ``train_root`` alone, cut to ``steps`` steps of its own batch."""
+    from tracker.config import load_config_file, with_overrides
+    from tracker.train import TrainConfig
+
+    cfg = load_config_file(path, TrainConfig)
+    return with_overrides(cfg, {"data.train_roots": [train_root], "data.clip_dirs": [], "data.val_sequences": 0, "optim.epochs": 1,
+                                "optim.pairs_per_epoch": steps * cfg.optim.batch_size, "checkpoint_every": 10**6})
+
+
 def child(spec: dict) -> None:
     """One training run (in its own process): its peak memory and pace as JSON on stdout."""
     from tracker.train import Trainer
 
-    cfg = train_config(spec["data"], spec["steps"], spec["batch"], spec["workers"])
+    if "config" in spec:
+        cfg = shipped_config(spec["config"], spec["train_root"], spec["steps"])
+    else:
+        cfg = train_config(spec["data"], spec["steps"], spec["batch"], spec["workers"])
     tic = time.perf_counter()
     trainer = Trainer(cfg, spec["out"], device="cpu")
     ready = time.perf_counter()
+    indexed = bool(trainer.cfg.data.datasets)
     trainer.fit()
     del trainer
     gc.collect()
     print(json.dumps({"setup_s": ready - tic, "train_s": time.perf_counter() - ready, "rss_mb": vm_hwm_mb(),
-                      "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+                      "child_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "indexed": indexed}))
 
 
 def run_child(spec: dict) -> dict:
@@ -117,6 +137,34 @@ def memory(args) -> list:
         out_rows.append([mode] + [f"{r[n]['rss_mb']:.0f}" for n in sizes] + [f"{r[sizes[-1]]['rss_mb'] / r[sizes[0]]['rss_mb']:.2f}x"]
                         + [f"{r[n]['child_rss_mb']:.0f}" for n in sizes] + [f"{r[n]['setup_s']:.1f}" for n in sizes])
     return lines + table(header, out_rows)
+
+
+def train_roots(args) -> list:
+    """``data.train_roots`` as a user points it at a dataset, on a shipped config: peak RSS at
+    each size, the frames decoded into memory or read through the index as the budget decides."""
+    from tracker.data.synthetic import write_dataset
+
+    base = Path(tempfile.mkdtemp(prefix="data_scale_roots_"))
+    rows = []
+    try:
+        for n in args.sizes:
+            root = write_dataset("got10k", base / str(n), n, frames=args.frames)
+            result = run_child({"config": args.config, "train_root": str(root), "steps": args.steps, "out": str(base / f"run_{n}")})
+            print(n, result, flush=True)
+            rows.append((n, result))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    first = rows[0][1]["rss_mb"]
+    lines = ["# Peak memory of `data.train_roots` against the number of sequences", "",
+             f"`python benchmarks/data_scale.py train_roots {' '.join(sys.argv[2:])}`", "",
+             f"`{args.config}` with `data.train_roots` = one generated GOT-10k-layout root (160x120 JPEGs, {args.frames} frames a "
+             f"sequence), `clip_dirs: []`, no validation, {args.steps} steps of its batch, each size in a fresh process (CPU, load "
+             f"average {os.getloadavg()[0]:.1f} at the end: the machine is shared). The trainer decodes the frames into memory "
+             "while their estimated decoded size fits `data.memory_budget_mb` (4096 by default), and reads them through the "
+             "frame index otherwise (tracker/train/budget.py). RSS: VmHWM of the training process.", ""]
+    return lines + table(["sequences", "frames", "frames read", "peak RSS MB", "ratio to the first", "setup s", "train s"],
+                         [[n, n * args.frames, "from files (index)" if r["indexed"] else "decoded into memory", f"{r['rss_mb']:.0f}",
+                           f"{r['rss_mb'] / first:.2f}x", f"{r['setup_s']:.1f}", f"{r['train_s']:.1f}"] for n, r in rows])
 
 
 def loader_rate(dataset, pairs: int, batch: int, workers: int) -> float:
@@ -223,7 +271,7 @@ def main() -> int:
         child(json.loads(sys.argv[2]))
         return 0
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("part", choices=["memory", "throughput"])
+    p.add_argument("part", choices=["memory", "throughput", "train_roots"])
     p.add_argument("--sizes", default="200,5000", help="memory: numbers of sequences")
     p.add_argument("--steps", type=int, default=None, help="training steps (memory 30, throughput 12)")
     p.add_argument("--batch", type=int, default=None, help="pairs a step (memory 8, throughput 32)")
@@ -233,6 +281,8 @@ def main() -> int:
     p.add_argument("--device", default="cpu", help="throughput: where the light model trains (cpu, cuda)")
     p.add_argument("--worker-counts", default="0,1,2", help="throughput: DataLoader worker counts to compare (0 is always run)")
     p.add_argument("--crop-dir", default=os.path.join(tempfile.gettempdir(), "siamtrack_bench_crops"), help="throughput: crop cache (kept for re-runs)")
+    p.add_argument("--config", default="configs/train/light.yaml", help="train_roots: the shipped training config")
+    p.add_argument("--frames", type=int, default=30, help="train_roots: frames a generated sequence")
     p.add_argument("--out", default=None)
     args = p.parse_args()
     args.sizes = [int(s) for s in args.sizes.split(",")]
@@ -247,6 +297,10 @@ def main() -> int:
             p.error(f"--device {args.device}: no CUDA device visible to torch {torch.__version__}")
     if min(args.worker_counts) < 0 or max(args.worker_counts) == 0:
         p.error("--worker-counts: counts >= 0 with at least one above 0 (the runs with workers are what is compared)")
+    if args.part == "train_roots":
+        args.steps = args.steps or 5
+        publish(train_roots(args), args.out or "benchmarks/results/data_scale_train_roots.md")
+        return 0
     memory_part = args.part == "memory"
     args.steps = args.steps or (30 if memory_part else 12)
     args.batch = args.batch or (8 if memory_part else 32)

@@ -49,3 +49,7 @@ class DeviceError(TrackerError):
 class MissingDependencyError(TrackerError):
     """A feature that needs an optional package that is not installed (PyTorch for training,
     export, ``backend="torch"``, CUDA and ``.pt`` checkpoints); the message names the extra."""
+
+
+class OutputError(TrackerError):
+    """A file or folder a command would write cannot be written (checked before the work)."""

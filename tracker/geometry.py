@@ -125,7 +125,7 @@ def crop_siamfc_pytorch(image: np.ndarray, center: Sequence[float], side: float,
     window alone: the same pixels as padding the whole frame first.
     """
     size = max(1, round(side))
-    x0, y0 = (int(v) for v in np.round(np.asarray(center, dtype=np.float64)[:2] - (size - 1) / 2))
+    x0, y0 = (int(v) for v in np.round(np.asarray(center)[:2] - (size - 1) / 2))  # in the centre's float type, as there
     # the border colour as cv2.copyMakeBorder rounds it (siamfc-pytorch pads with that call)
     fill = cv2.copyMakeBorder(image[:1, :1], 1, 0, 0, 0, cv2.BORDER_CONSTANT, value=tuple(map(float, border_value)))[0, 0]
     patch = _paste(np.full((size, size, image.shape[2]), fill, dtype=image.dtype), image, x0, y0)

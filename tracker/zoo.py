@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import numbers
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -146,16 +147,30 @@ def check_architecture(name: Optional[str], weights: Union[str, Path], config: M
 def check_model_options(name: Optional[str], weights: Union[str, Path, None] = None,
                         overrides: Optional[Mapping[str, Any]] = None) -> None:
     """Fail as :func:`load_tracker` would on a model name, weights file or override that is
-    wrong, without loading anything: commands check their arguments before the seconds of
-    opening a video or loading a model. A ``weights=`` checkpoint's own config needs torch
-    to read, so overrides of it are checked when it loads."""
-    if weights is not None:
-        if not Path(weights).is_file():
-            raise CheckpointError(f"checkpoint not found: {weights}")
-        return
-    cfg = shipped_config(name or DEFAULT_MODEL)
+    wrong, without building anything: commands check their arguments before the seconds of
+    opening a video or loading a model. A ``weights=`` checkpoint is read (torch needed, as
+    for loading it): a torn or foreign file fails here, before any work."""
+    cfg = shipped_config(name or DEFAULT_MODEL) if weights is None else load_model(name, weights).config
     if overrides:
         with_overrides(cfg, overrides)
+        check_override_sections(cfg, overrides)
+
+
+# the post-processing sections of ModelConfig, each read by one kind of tracker only
+TRACKER_SECTIONS = ("siamfc", "siamrpn", "siamban")
+
+
+def override_applies(cfg: ModelConfig, key: str) -> bool:
+    """False for a key of the other tracker's section (``siamrpn.lr`` on a SiamFC model)."""
+    section = key.split(".", 1)[0]
+    return section not in TRACKER_SECTIONS or section == cfg.tracker
+
+
+def check_override_sections(cfg: ModelConfig, overrides: Mapping[str, Any]) -> None:
+    """An override the model's tracker never reads would be accepted and change nothing."""
+    for key in overrides:
+        if not override_applies(cfg, key):
+            raise ConfigError(f"{key}: {key.split('.', 1)[0]}.* does not apply to model {cfg.name} (a {cfg.tracker} tracker)")
 
 
 BACKENDS = ("auto", "torch", "onnxruntime", "openvino")
@@ -227,6 +242,9 @@ def load_tracker(
     """
     if backend not in BACKENDS:
         raise ConfigError(f"unknown backend {backend!r} ({', '.join(BACKENDS)})")
+    for option, count in (("threads", threads), ("max_threads", max_threads)):
+        if count is not None and (isinstance(count, bool) or not isinstance(count, numbers.Integral) or count < 1):
+            raise ConfigError(f"{option} must be a whole number >= 1 (or None: follow the machine's load), got {count!r}")
     dev = resolve_device(device)  # before any loading: a bad device fails at once
     if half and not (fast and dev.startswith("cuda")):
         raise DeviceError("half=True (--half) is the fast CUDA path: it needs device='cuda' and fast=True")
@@ -246,6 +264,7 @@ def load_tracker(
         cfg = config
     if overrides:
         cfg = with_overrides(cfg, overrides)
+        check_override_sections(cfg, overrides)
     chosen = backend == "auto"
     if chosen:
         backend = _auto_backend(cfg, dev, fast)

@@ -5,9 +5,11 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any, Dict, List, Optional
 
 from ..data.readers import read_dataset
-from ..errors import DatasetError, TrackerError
+from ..errors import ConfigError, DatasetError, TrackerError
+from ..outputs import writable_dir
 from ..video.cli import positive_int
 
 log = logging.getLogger(__name__)
@@ -45,12 +47,32 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def model_overrides(models: List[Optional[str]], weights: Optional[str], overrides: Dict[str, Any]) -> Dict[Optional[str], Dict[str, Any]]:
+    """Each model's share of ``--set``, every model (and ``--weights``) checked as ``track``
+    checks it. Of several models each takes the keys of its own tracker (``siamrpn.lr`` goes
+    to the SiamRPN models); a key no model of the run reads is an error, as for one model."""
+    from ..zoo import check_model_options, override_applies, shipped_config
+
+    if len(models) == 1:  # a shipped model or --weights
+        check_model_options(models[0], weights, overrides)
+        return {models[0]: dict(overrides)}
+    configs = {m: shipped_config(m) for m in models}
+    shares = {m: {k: v for k, v in overrides.items() if override_applies(cfg, k)} for m, cfg in configs.items()}
+    for key in overrides:
+        if not any(key in share for share in shares.values()):
+            raise ConfigError(f"{key}: no model of this run is a {key.split('.', 1)[0]} tracker ({', '.join(map(str, models))})")
+    for m, share in shares.items():
+        check_model_options(m, None, share)
+    return shares
+
+
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     from ..config import parse_overrides
     from ..network import resolve_device
-    from ..zoo import check_model_options, list_models
+    from ..zoo import list_models
     from .baselines import OpenCVTracker, available_baselines
     from .experiment import TrackerSpec, run_experiment, temporal_starts
     from .report import evaluate, summary, write_report
@@ -74,11 +96,13 @@ def run(args: argparse.Namespace) -> int:
     if args.weights and len(models) > 1:
         raise TrackerError("--weights applies to a single --model")
     overrides = parse_overrides(args.overrides)
-    for m in models or [None]:
-        check_model_options(m, args.weights, overrides)
+    per_model = model_overrides(models or [None], args.weights, overrides)
     resolve_device(args.device)
+    writable_dir(args.results_dir, "--results-dir")
+    if args.report:
+        writable_dir(args.report, "--report")
     specs = [TrackerSpec(name=args.name or m or "custom", model=m, weights=args.weights, device=args.device, backend=args.backend,
-                         overrides=tuple(overrides.items()), fast=not args.plain) for m in (models or [None])]
+                         overrides=tuple(per_model[m].items()), fast=not args.plain) for m in (models or [None])]
     asked = args.baselines or ("none" if args.model or args.weights else "auto")
     if asked == "auto":
         baselines = available_baselines()
@@ -90,9 +114,10 @@ def run(args: argparse.Namespace) -> int:
             OpenCVTracker(b)  # an unknown or unavailable one fails here
     specs += [TrackerSpec(name=f"opencv_{b}", kind="opencv", model=b) for b in baselines]
     total = len(specs) * len(sequences)
-    bar = tqdm(total=total, unit="seq", file=sys.stderr)
-    done = run_experiment(specs, sequences, args.results_dir, workers=args.workers, resume=not args.no_resume, on_done=lambda r: bar.update(1), ray_address=args.ray)
-    bar.close()
+    # log lines above the bar, and the bar closed before an error or Ctrl-C's line is printed
+    with logging_redirect_tqdm(), tqdm(total=total, unit="seq", file=sys.stderr) as bar:
+        done = run_experiment(specs, sequences, args.results_dir, workers=args.workers, resume=not args.no_resume,
+                              on_done=lambda r: bar.update(1), ray_address=args.ray)
     print(f"ran {len(done)} sequence runs ({total - len(done)} already done) into {args.results_dir}")
     names = [s.name for s in specs]
     if args.compare:

@@ -67,11 +67,18 @@ def read_torch_file(path: Union[str, Path]) -> Any:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for torn or foreign files
-        raise CheckpointError(f"cannot read checkpoint {path}: it is truncated, corrupt or not a torch file ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+        # torch's own message advises weights_only=False: unsafe, and not what a user should do here
+        if "can still be loaded" in str(exc):  # a whole pickle: Python objects beside the tensors
+            raise CheckpointError(f"{path} is a torch file of pickled Python objects, which siamtrack does not unpickle; "
+                                  "convert siamfc-pytorch or pysot files with `siamtrack convert`") from None
+        raise CheckpointError(f"{path} is not a readable checkpoint (truncated, corrupt or not a torch file)") from None
 
 
 def load_checkpoint(path: Union[str, Path]) -> Checkpoint:
     data = read_torch_file(path)
+    if isinstance(data, dict) and {"net", "optimizer", "model_config"} <= set(data):
+        raise CheckpointError(f"{path} is a training state (for `siamtrack train --resume`), not a model checkpoint; "
+                              "use model_best.pt or model_last.pt from the same run folder")
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(
             f"{path} is not a siamtrack checkpoint; for siamfc-pytorch or pysot files use "

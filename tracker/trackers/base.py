@@ -140,12 +140,17 @@ class SiameseTracker(abc.ABC):
         stride = self.config.total_stride
         return int(instance_size + np.ceil((size - instance_size) / stride) * stride)
 
-    @staticmethod
-    def move_center(state: TargetState, shift: np.ndarray) -> None:
+    def move_center(self, state: TargetState, shift: np.ndarray) -> None:
         """Shift the target's centre by ``shift`` (x, y), kept inside the frame and on the
-        crop grid (see :func:`~tracker.geometry.snap_to_crop_grid`)."""
-        height, width = state.frame_shape
-        state.center = snap_to_crop_grid(np.clip(state.center + shift, 0, [width, height]))
+        crop grid (see :func:`~tracker.geometry.snap_to_crop_grid`). A reference crop moves it
+        as its library does, to give its boxes: pysot clamps it to the frame, siamfc-pytorch
+        does not; neither snaps it. The centre keeps its dtype (siamfc-pytorch's is float32)."""
+        crop = self.config.tracking.crop
+        center = state.center + shift
+        if crop != "siamfc-pytorch":
+            height, width = state.frame_shape
+            center = np.clip(center, 0, [width, height])
+        state.center = (snap_to_crop_grid(center) if crop == "exact" else center).astype(state.center.dtype)
 
     @abc.abstractmethod
     def exemplar_crop(self, image: np.ndarray, state: TargetState) -> np.ndarray:

@@ -4,8 +4,10 @@ damped scale update.
 
 The crops differ: ours are exact sub-pixel warps, siamfc-pytorch's snap their corners to
 whole pixels (up to half a pixel off centre), so the two part at the first frame even on
-the same weights; ``siamfc.crop: siamfc-pytorch`` cuts its crops and gives its boxes (its
-boxes are 1-based: ours plus one). Our centre also stays in the frame and on a 1/8-px grid.
+the same weights. Our centre also stays in the frame and on a 1/8-px grid, the box keeps a
+minimum size and a scale penalty lowers a negative peak. ``siamfc.crop: siamfc-pytorch``
+does none of that and tracks as siamfc-pytorch does, float32 centre and size included, to
+give its boxes (its boxes are 1-based: ours plus one; benchmarks/reference_check.py).
 
 ``siamfc.scale_search: templates`` searches the same scales with one search crop and a
 pyramid of template kernels made once at init: the backbone runs once per frame instead
@@ -75,6 +77,8 @@ class SiamFCTracker(SiameseTracker):
     def new_target(self, frame, box) -> TargetState:
         p = self.config.siamfc
         state = super().new_target(frame, box)
+        if p.crop == "siamfc-pytorch":  # its centre and size are float32 arrays, rounded so at every move
+            state.center, state.size = state.center.astype(np.float32), state.size.astype(np.float32)
         z_sz = context_size(state.size, p.context)
         state.extra["z_sz"] = z_sz
         state.extra["x_sz"] = z_sz * p.instance_size / p.exemplar_size
@@ -132,6 +136,8 @@ class SiamFCTracker(SiameseTracker):
         if searching and not by_crops:  # re-detection keeps the current scale: the middle kernel's map
             raw = raw[p.scale_num // 2 : p.scale_num // 2 + 1]
         up = raw.shape[-1] * p.response_up
+        reference = p.crop == "siamfc-pytorch"
+        penalise = np.multiply if reference else penalised  # it multiplies a negative peak too
         penalties = np.ones(len(raw), dtype=np.float32)
         if not searching:
             penalties[np.arange(len(raw)) != len(raw) // 2] = p.scale_penalty
@@ -140,16 +146,19 @@ class SiamFCTracker(SiameseTracker):
             # the maps as the channels of one image: one resize call, a third of the time of one per map
             stacked = cv2.resize(np.ascontiguousarray(raw.transpose(1, 2, 0)), (up, up), interpolation=cv2.INTER_CUBIC)
             maps = cv2.split(stacked) if stacked.ndim == 3 else [stacked]
-            scale_id = int(np.argmax(penalised(np.array([m.max() for m in maps], dtype=np.float32), penalties)))
+            scale_id = int(np.argmax(penalise(np.array([m.max() for m in maps], dtype=np.float32), penalties)))
             chosen = maps[scale_id]
         else:  # the fast path: each map upsampled only around its own peak, the chosen one in full
             # (the resize of all three was half of this method's time)
-            scale_id = int(np.argmax(penalised(upsampled_peaks(raw, p.response_up), penalties)))
+            scale_id = int(np.argmax(penalise(upsampled_peaks(raw, p.response_up), penalties)))
             chosen = cv2.resize(raw[scale_id], (up, up), interpolation=cv2.INTER_CUBIC)
 
         response = chosen - chosen.min()
         response /= response.sum() + 1e-16
-        if not searching:  # no motion prior while re-detecting
+        if not searching and reference:  # its blend is float64 (a float32 one can flip a near-tie of two cells)
+            window = hann_window(up)
+            response = (1 - p.window_influence) * response + p.window_influence * (window / window.sum())
+        elif not searching:  # no motion prior while re-detecting
             response *= 1 - p.window_influence
             response += self._weighted_window(up)
         peak = np.array(np.unravel_index(response.argmax(), response.shape), dtype=np.float64)
@@ -163,7 +172,8 @@ class SiamFCTracker(SiameseTracker):
             disp *= state.extra["x_sz"] * (factors[scale_id] if by_crops else 1.0) / p.instance_size
             self.move_center(state, disp[::-1])
             scale = (1 - p.scale_lr) + p.scale_lr * factors[scale_id]
-            state.size = np.maximum(state.size * scale, p.min_size)
+            size = state.size * scale
+            state.size = size.astype(state.size.dtype) if reference else np.maximum(size, p.min_size)
             state.extra["z_sz"] *= scale
             state.extra["x_sz"] *= scale
         if lost.longterm:

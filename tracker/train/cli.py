@@ -7,6 +7,9 @@ import sys
 from pathlib import Path
 
 from ..config import load_config_file, parse_overrides, to_dict, with_overrides
+from ..network import resolve_device
+from ..outputs import writable_dir
+from ..video.cli import positive_int
 
 log = logging.getLogger(__name__)
 
@@ -16,9 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="training YAML, e.g. configs/train/light.yaml")
     p.add_argument("--out", required=True, help="run folder: state.pt, model_best.pt, model_last.pt, log.jsonl")
     p.add_argument("--resume", action="store_true", help="continue an interrupted run from OUT/state.pt")
-    p.add_argument("--device", default=None, help="cpu | cuda (default: cuda when available)")
+    p.add_argument("--device", default=None, help="cpu | cuda | cuda:N | auto (default: cuda when available)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help="override a config value, e.g. optim.epochs=5")
-    p.add_argument("--max-iterations", type=int, default=None, help="stop after this many steps (state saved)")
+    p.add_argument("--max-iterations", type=positive_int, default=None, help="stop after this many steps (>= 1; state saved)")
     p.set_defaults(func=run)
 
 
@@ -34,7 +37,10 @@ def run(args: argparse.Namespace) -> int:
     if (out / STATE_FILE).exists() and not args.resume:
         print(f"error: {out} already holds a run; pass --resume to continue it or choose another --out", file=sys.stderr)
         return 2
-    trainer = Trainer(cfg, str(out), device=args.device)
+    # checked before the data is read (minutes, for a large set)
+    device = resolve_device(args.device)
+    writable_dir(out, "--out")
+    trainer = Trainer(cfg, str(out), device=device)
     if args.resume and not trainer.resume():
         log.info("nothing to resume in %s; starting a new run", out)
     if trainer.rank == 0:

@@ -22,6 +22,11 @@ class DataConfig:
     val_sequences: int = 8  # evenly spread over the val list; 0 disables validation
     val_frames: int = 100
     preload: bool = True
+    # train_roots are decoded into memory only while their frames fit this (estimated from the
+    # frame counts and resolutions before decoding); larger sets are read from their files
+    # through the frame index, as data.datasets with frames: files (see tracker.train.budget).
+    # The default keeps sot/train (about 3.1 GB decoded) in memory, as the shipped configs train.
+    memory_budget_mb: int = 4096
     # training sets on disk, read through a frame index by the DataLoader workers (see
     # DatasetConfig); when given, train_roots, clip_dirs and preload are not read
     datasets: Tuple[DatasetConfig, ...] = ()

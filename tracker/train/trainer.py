@@ -31,11 +31,14 @@ from ..eval.runner import run_sequence
 from ..models import SiameseNet
 from ..models.checkpoint import atomic_torch_save, load_checkpoint, read_torch_file, save_checkpoint
 from ..models.pretrained import load_imagenet
+from ..network import resolve_device
 from ..trackers import build_tracker
 from ..zoo import model_config
 from .config import IMAGENET, TrainConfig
+from .budget import plan_data
 from .datasets import build_mix
 from .freeze import apply_freezing
+from .interrupt import StopRequest, ignore_sigint
 from .objectives import build_objective
 from .schedule import learning_rate
 
@@ -97,11 +100,10 @@ class Trainer:
         self.out = Path(out_dir)
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
+        device = resolve_device(device)  # a device that is not here is a DeviceError, not a traceback from torch
         if self.world > 1 and not dist.is_initialized():
-            backend = "nccl" if torch.cuda.is_available() and device != "cpu" else "gloo"
+            backend = "nccl" if device != "cpu" else "gloo"
             dist.init_process_group(backend)
-        if device is None:
-            device = "cuda" if torch.cuda.is_available() else "cpu"
         if device == "cuda" and self.world > 1:
             local = int(os.environ.get("LOCAL_RANK", "0"))
             torch.cuda.set_device(local)
@@ -126,6 +128,8 @@ class Trainer:
         # (the search crop centred on another sequence's object: a semantic distractor)
         # the tracker's crop sizes: a template cut at another size would show the head targets at another scale
         pairs = replace(cfg.pairs, exemplar_size=self.model_config.tracking.exemplar_size, instance_size=self.model_config.tracking.instance_size)
+        if sources is None:  # train_roots too large for memory are read as data.datasets
+            cfg = self.cfg = plan_data(cfg, progress=self.rank == 0)
         if cfg.data.datasets and sources is None:
             self.sources = []
             self.dataset = build_mix(cfg, pairs, dist.barrier if self.world > 1 else lambda: None, progress=self.rank == 0)
@@ -217,10 +221,12 @@ class Trainer:
         return DataLoader(
             Subset(self.dataset, indices), batch_size=self.cfg.optim.batch_size, shuffle=False,
             num_workers=self.cfg.workers, pin_memory=self.device.type == "cuda", drop_last=True,
+            worker_init_fn=ignore_sigint if self.cfg.workers else None,
         )
 
     def fit(self, max_iterations: Optional[int] = None) -> List[Dict]:
-        """Train to ``optim.epochs`` (or stop after ``max_iterations`` steps, state saved)."""
+        """Train to ``optim.epochs`` (or stop after ``max_iterations`` steps, state saved).
+        Ctrl-C ends the step under way, saves the state at it and raises KeyboardInterrupt."""
         from tqdm import tqdm
 
         steps = 0
@@ -228,50 +234,64 @@ class Trainer:
         per_epoch = self.iterations_per_epoch
         if per_epoch == 0:
             raise ValueError("pairs_per_epoch is smaller than one batch per rank")
-        while self.epoch < self.cfg.optim.epochs:
-            self.net.train()
-            frozen = apply_freezing(self.net.backbone, self.cfg.optim, self.epoch)
-            if self.world > 1 and frozen != self._frozen:  # DDP syncs the parameters that train when it is built
-                self.model = DistributedDataParallel(self.net)
-            self._frozen = frozen
-            bar = tqdm(total=per_epoch, initial=self.iteration, desc=f"epoch {self.epoch + 1}/{self.cfg.optim.epochs}", disable=self.rank != 0, leave=False)
-            if frozen:
-                log.info("epoch %d: %d backbone parameter tensors frozen", self.epoch + 1, frozen)
-            tic = ready = time.perf_counter()
-            for batch in self._loader():
-                data_wait = time.perf_counter() - ready  # this step waited for its batch: the loader is too slow
-                lr = learning_rate(self.cfg.optim, self.epoch + self.iteration / per_epoch)
-                for group in self.optimizer.param_groups:
-                    group["lr"] = lr * group.get("lr_scale", 1.0)
-                losses = self.loss(batch)
-                self.optimizer.zero_grad(set_to_none=True)
-                losses["loss"].backward()
-                torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.optim.grad_clip)
-                self.optimizer.step()
-                self.iteration += 1
-                steps += 1
-                elapsed = time.perf_counter() - tic
-                tic = time.perf_counter()
-                record = {"time": round(time.time(), 3), "epoch": self.epoch, "iteration": self.iteration, "lr": lr, "pairs_per_s": self.cfg.optim.batch_size * self.world / max(elapsed, 1e-9), "data_wait_s": round(data_wait, 4)}
-                record.update({k: float(v.detach()) for k, v in losses.items()})
-                if self.rank == 0:
-                    with open(log_path, "a") as fh:
-                        fh.write(json.dumps(record) + "\n")
-                    bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{lr:.4f}", wait=f"{data_wait:.2f}s")
-                    bar.update(1)
-                if self.iteration % self.cfg.checkpoint_every == 0 and self.iteration < per_epoch:
-                    self.save_state()
-                ready = time.perf_counter()
-                if max_iterations is not None and steps >= max_iterations:
+        with StopRequest() as stop:
+            while self.epoch < self.cfg.optim.epochs:
+                self.net.train()
+                frozen = apply_freezing(self.net.backbone, self.cfg.optim, self.epoch)
+                if self.world > 1 and frozen != self._frozen:  # DDP syncs the parameters that train when it is built
+                    self.model = DistributedDataParallel(self.net)
+                self._frozen = frozen
+                bar = tqdm(total=per_epoch, initial=self.iteration, desc=f"epoch {self.epoch + 1}/{self.cfg.optim.epochs}", disable=self.rank != 0, leave=False)
+                if frozen:
+                    log.info("epoch %d: %d backbone parameter tensors frozen", self.epoch + 1, frozen)
+                tic = ready = time.perf_counter()
+                try:  # the bar is gone before anything else is printed, a second Ctrl-C's line too
+                    for batch in self._loader():
+                        data_wait = time.perf_counter() - ready  # this step waited for its batch: the loader is too slow
+                        lr = learning_rate(self.cfg.optim, self.epoch + self.iteration / per_epoch)
+                        for group in self.optimizer.param_groups:
+                            group["lr"] = lr * group.get("lr_scale", 1.0)
+                        losses = self.loss(batch)
+                        self.optimizer.zero_grad(set_to_none=True)
+                        losses["loss"].backward()
+                        torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.cfg.optim.grad_clip)
+                        self.optimizer.step()
+                        self.iteration += 1
+                        steps += 1
+                        elapsed = time.perf_counter() - tic
+                        tic = time.perf_counter()
+                        record = {"time": round(time.time(), 3), "epoch": self.epoch, "iteration": self.iteration, "lr": lr, "pairs_per_s": self.cfg.optim.batch_size * self.world / max(elapsed, 1e-9), "data_wait_s": round(data_wait, 4)}
+                        record.update({k: float(v.detach()) for k, v in losses.items()})
+                        if self.rank == 0:
+                            with open(log_path, "a") as fh:
+                                fh.write(json.dumps(record) + "\n")
+                            bar.set_postfix(loss=f"{record['loss']:.3f}", lr=f"{lr:.4f}", wait=f"{data_wait:.2f}s")
+                            bar.update(1)
+                        if stop.requested:
+                            bar.close()
+                            self.save_state()  # at iteration == per_epoch too: resuming then ends the epoch
+                            self._interrupted()
+                        if self.iteration % self.cfg.checkpoint_every == 0 and self.iteration < per_epoch:
+                            self.save_state()
+                        ready = time.perf_counter()
+                        if max_iterations is not None and steps >= max_iterations:
+                            bar.close()
+                            if self.iteration >= per_epoch:
+                                self._end_epoch()
+                            else:
+                                self.save_state()
+                            return self.history
+                finally:
                     bar.close()
-                    if self.iteration >= per_epoch:
-                        self._end_epoch()
-                    else:
-                        self.save_state()
-                    return self.history
-            bar.close()
-            self._end_epoch()
+                self._end_epoch()
+                if stop.requested:  # during the epoch's validation: its end is saved
+                    self._interrupted()
         return self.history
+
+    def _interrupted(self) -> None:
+        log.info("interrupted: state saved at epoch %d, iteration %d in %s; --resume continues from there",
+                 self.epoch + 1, self.iteration, self.out / STATE_FILE)
+        raise KeyboardInterrupt
 
     def _end_epoch(self) -> None:
         self.epoch += 1

@@ -18,6 +18,7 @@ import numpy as np
 
 from ..config import load_overrides_file, parse_overrides
 from ..errors import DeviceError, TrackerError
+from ..outputs import VIDEO_SUFFIXES, writable_file, writable_video
 from .demo import generate_clip
 from .output import RESULT_SUFFIXES, JsonLines, RateMeter, ResultsFile, VideoOutput, draw
 from .pipeline import TrackedVideo, track_video
@@ -30,6 +31,17 @@ def results_target(text: str) -> str:
     if text != "-" and Path(text).suffix.lower() not in RESULT_SUFFIXES:
         raise argparse.ArgumentTypeError(f"{text!r}: results go to a .txt or .json file, or - (JSON lines on stdout)")
     return text
+
+
+class Once(argparse.Action):
+    """An option that may be given once: argparse keeps the last of several silently, and
+    ``--results - --results r.txt`` would then drop the results the user piped."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        previous = getattr(namespace, self.dest, None)
+        if previous is not None:
+            parser.error(f"{option_string} given twice ({previous} and {values}): one {option_string} per run")
+        setattr(namespace, self.dest, values)
 
 
 def positive_int(text: str) -> int:
@@ -49,8 +61,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a target's box on the first frame (0-based pixels); repeat for several targets")
     p.add_argument("--select", action="store_true", help="draw the targets' boxes with the mouse (needs a display)")
     add_model_arguments(p)
-    p.add_argument("--save", help="write the annotated video here (.mp4 or .avi)")
-    p.add_argument("--results", type=results_target,
+    p.add_argument("--save", action=Once, help=f"write the annotated video here ({', '.join(VIDEO_SUFFIXES)})")
+    p.add_argument("--results", type=results_target, action=Once,
                    help="per-frame results: .txt (got10k x,y,w,h lines; one file per target when several), "
                         ".json (boxes, scores, ok), or - (a JSON line per frame and target on stdout)")
     p.add_argument("--show", action="store_true", help="show a window (q or Esc to stop)")
@@ -161,14 +173,18 @@ def run(args: argparse.Namespace) -> int:
     if (args.select or args.show) and not has_display():
         raise TrackerError("--select/--show need a display (none found: DISPLAY is unset or OpenCV has no GUI); use --init x,y,w,h and --save out.mp4 instead")
     name, load_options = model_options(args)
-    source: Union[str, ArraySource]
+    save, results = args.save, args.results
+    if demo:
+        save, results = save or str(DEMO_DIR / "demo.mp4"), results or str(DEMO_DIR / "demo.txt")
+    # the outputs too: a bad path fails now, not after the whole clip has been tracked
+    if save:
+        writable_video(save, "--save")
+    if results is not None and results != "-":
+        writable_file(results, "--results")
+    source: Union[str, ArraySource] = args.source
     if demo:
         clip = generate_clip()
         source, boxes = ArraySource(clip.frames, "demo", clip.fps), [clip.boxes[0]]
-        save = args.save or str(DEMO_DIR / "demo.mp4")
-        results = args.results or str(DEMO_DIR / "demo.txt")
-    else:
-        source, save, results = args.source, args.save, args.results
     interrupted: List[int] = []
     tracked = track_video(source, boxes, name, select=select_with_mouse if args.select else None, stop=lambda: bool(interrupted),
                           **load_options)

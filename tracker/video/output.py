@@ -1,6 +1,7 @@
 """What the CLI writes: an annotated video and results (got10k text, JSON, or JSON lines)."""
 from __future__ import annotations
 
+import errno
 import json
 import os
 from collections import deque
@@ -10,6 +11,7 @@ from typing import Any, Deque, Dict, List, Optional, Sequence, TextIO
 import cv2
 import numpy as np
 
+from ..errors import OutputError
 from .pipeline import TargetResult
 
 LOST = (0, 0, 255)  # red: the tracker believes it lost the target
@@ -82,11 +84,16 @@ class VideoOutput:
 
     def write(self, frame: np.ndarray) -> None:
         if self.writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fourcc = cv2.VideoWriter_fourcc(*("mp4v" if self.path.suffix.lower() in (".mp4", ".m4v", ".mov") else "MJPG"))
-            self.writer = cv2.VideoWriter(str(self.path), fourcc, self.fps, (frame.shape[1], frame.shape[0]))
+            codec = "mp4v" if self.path.suffix.lower() in (".mp4", ".m4v", ".mov") else "MJPG"
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                reason = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+                raise OutputError(f"cannot write {self.path}: {reason}") from None
+            self.writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*codec), self.fps, (frame.shape[1], frame.shape[0]))
             if not self.writer.isOpened():
-                raise OSError(f"cannot open video writer for {self.path}")
+                what = self.path.suffix or "a file without extension"
+                raise OutputError(f"cannot write {self.path}: OpenCV has no {codec} writer for {what}")
         self.writer.write(frame)
 
     def close(self) -> None:
@@ -157,8 +164,13 @@ def _json_frame(results: Sequence[TargetResult]) -> Dict[str, Any]:
 
 
 def _write(target: Path, text: str) -> Path:
-    target.parent.mkdir(parents=True, exist_ok=True)
+    """``text`` into ``target`` through a temporary file beside it; an error names ``target``."""
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text)
+        os.replace(tmp, target)
+    except OSError as exc:  # mkdir says "File exists" where a file stands in the folder's place
+        reason = os.strerror(errno.ENOTDIR) if isinstance(exc, FileExistsError) else exc.strerror or str(exc)
+        raise OutputError(f"cannot write {target}: {reason}") from None
     return target

@@ -4,7 +4,9 @@ glob. Each opens eagerly, so a bad source fails at once with a clear
 every frame; cameras and streams the newest one (:mod:`tracker.video.live`)."""
 from __future__ import annotations
 
+import contextlib
 import glob
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ from ..data.sequence import read_image
 from ..errors import SourceError
 from .live import LatestFrameReader
 
+log = logging.getLogger(__name__)
 IMAGE_EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 STREAM_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
@@ -57,16 +60,37 @@ class FrameSource:
         self.close()
 
 
+@contextlib.contextmanager
+def quiet_opencv_open() -> Iterator[None]:
+    """Silence OpenCV's and FFmpeg's own lines while a source opens (``[ERROR:0@0.1] ... Camera
+    index out of range``, ``[mov,mp4 @ 0x...] moov atom not found``): the library never prints,
+    and its :class:`SourceError` says what failed. With this package's log at DEBUG (``siamtrack
+    -v``) they are left on; ``OPENCV_FFMPEG_LOGLEVEL`` set by the user wins (FFmpeg reads it
+    once, when OpenCV first uses it)."""
+    if log.isEnabledFor(logging.DEBUG):
+        yield
+        return
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # AV_LOG_QUIET
+    previous = cv2.utils.logging.getLogLevel()
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
+    try:
+        yield
+    finally:
+        cv2.utils.logging.setLogLevel(previous)
+
+
 class CaptureSource(FrameSource):
     """``cv2.VideoCapture`` over a file, a camera or a network stream (the last two are
     read through a :class:`LiveSource`)."""
 
     def __init__(self, target: Union[str, int], name: str, live: bool) -> None:
-        self.capture = cv2.VideoCapture(target)
-        if not self.capture.isOpened():
+        with quiet_opencv_open():
+            self.capture = cv2.VideoCapture(target)
+            opened = self.capture.isOpened()
+            ok, first = self.capture.read() if opened else (False, None)
+        if not opened:
             kind = "camera" if isinstance(target, int) else ("stream" if live else "video")
             raise SourceError(f"cannot open {kind} {target!r}" + (" (no such camera?)" if isinstance(target, int) else ""))
-        ok, first = self.capture.read()
         if not ok or first is None:
             self.capture.release()
             raise SourceError(f"{target!r} opened but no frame could be read (unreadable or empty video)")
