@@ -123,6 +123,15 @@ def clip():
     return generate_clip(num_frames=120)
 
 
+def write_clip(path: Path, frames, fps: float = 25) -> Path:
+    """``frames`` as an mp4 file (mp4v) at ``path``."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (frames[0].shape[1], frames[0].shape[0]))
+    for frame in frames:
+        writer.write(frame)
+    writer.release()
+    return path
+
+
 def write_got10k(root: Path, sequences) -> Path:
     """Write (name, frames, boxes) as a GOT-10k-layout dataset."""
     root.mkdir(parents=True, exist_ok=True)

@@ -6,6 +6,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from conftest import write_clip
 from tracker.data.augment import colour_table
 from tracker.data.frames import FrameCache
 from tracker.data.pairs import FrameSource, PairConfig, PairDataset
@@ -72,21 +73,11 @@ def test_shipped_config_trains_on_the_same_pairs(tmp_path, got10k_root):
     cfg = load_config_file(Path(__file__).resolve().parents[1] / "configs/train/light.yaml", TrainConfig)
     assert cfg.data.preload and not cfg.data.datasets
     (tmp_path / "clips").mkdir()
-    write_clip(tmp_path / "clips" / "a.mp4", generate_clip(num_frames=8, width=320, height=240, seed=4).frames)
+    write_clip(tmp_path / "clips" / "a.mp4", generate_clip(num_frames=8, width=320, height=240, seed=4).frames, fps=10)
     data = replace(cfg.data, train_roots=(str(got10k_root),), clip_dirs=(str(tmp_path / "clips"),), preload=False, val_sequences=0)
     trainer = Trainer(replace(cfg, data=data), str(tmp_path / "run"), device="cpu")
     trainer.dataset.set_epoch(3)
     assert pairs_digest(trainer.dataset, 16) == recorded(LIGHT_YAML_PAIRS)
-
-
-def write_clip(path, frames):
-    import cv2
-
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10, (frames[0].shape[1], frames[0].shape[0]))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +88,7 @@ def layouts(tmp_path_factory):
     base = tmp_path_factory.mktemp("layouts")
     roots = {kind: write_dataset(kind, base / kind, sequences=8, frames=4, seed=i) for i, kind in enumerate(("got10k", "lasot", "trackingnet", "coco"))}
     (base / "clips").mkdir()
-    write_clip(base / "clips" / "a.mp4", generate_clip(num_frames=8, width=320, height=240, seed=4).frames)
+    write_clip(base / "clips" / "a.mp4", generate_clip(num_frames=8, width=320, height=240, seed=4).frames, fps=10)
     roots["clips"] = base / "clips"
     return roots
 

@@ -3,11 +3,10 @@ newest frame (bounded latency, dropped frames counted); files never drop one."""
 import threading
 import time
 
-import cv2
 import numpy as np
 import pytest
 
-from conftest import MatchingSiamFC, boxes_of, siamfc_config, track_alone
+from conftest import MatchingSiamFC, boxes_of, siamfc_config, track_alone, write_clip
 from tracker import SourceError, TargetResult, track_video
 from tracker.trackers import SiamFCTracker
 from tracker.video.demo import generate_clip, generate_targets_clip
@@ -105,11 +104,7 @@ def test_live_source_slower_tracker_stays_current_and_counts_drops():
 
 def test_a_file_source_drops_no_frame(tmp_path):
     clip = generate_clip(num_frames=15, width=320, height=240, base_size=(48, 40))
-    path = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 240))
-    for f in clip.frames:
-        writer.write(f)
-    writer.release()
+    path = write_clip(tmp_path / "clip.mp4", clip.frames)
     video = track_video(path, clip.boxes[0], SiamFCTracker(SlowMatching(0.02), model_config("siamfc")))
     assert [index for index, _, _ in video] == list(range(15))
     assert video.dropped_frames == 0 and video.frames == 15

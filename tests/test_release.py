@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import write_clip
 from tracker.cli import main
 from tracker.zoo import manifest
 
@@ -78,17 +79,11 @@ def test_rate_meter_leaves_out_the_first_update_and_waits_for_a_few():
 
 def test_the_overlay_shows_no_fps_until_it_is_measured(tmp_path, monkeypatch, capsys):
     """The first frames carried "1 fps" (the first update's set-up) on the annotated video."""
-    import cv2
-
     from tracker.video import cli as track_cli
     from tracker.video.demo import generate_clip
 
     clip = generate_clip(num_frames=12, width=320, height=240, base_size=(48, 40))
-    path = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (320, 240))
-    for frame in clip.frames:
-        writer.write(frame)
-    writer.release()
+    path = write_clip(tmp_path / "clip.mp4", clip.frames)
     shown = []
     monkeypatch.setattr(track_cli, "draw", lambda frame, targets, fps=None: shown.append(fps) or frame)
     monkeypatch.delenv("SIAMTRACK_WEIGHTS", raising=False)

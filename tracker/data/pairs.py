@@ -161,25 +161,10 @@ class PairDataset(Dataset):
             "negative": torch.tensor(negative),
         }
 
-    def _supervised_pair(self, rng: np.random.Generator, negative: bool):
-        c, frames = self.config, self.frames
-        a = int(rng.integers(len(self.annotated)))
-        seq = self.annotated[a]
-        valid = np.flatnonzero(frames.visible(seq))
-        i = int(rng.choice(valid))
-        near = valid[np.abs(valid - i) <= c.max_gap]
-        j = int(rng.choice(near))
-        flip = rng.random() < c.flip
-        z, _ = augmented_crop(frames.frame(seq, i), frames.box(seq, i), c.exemplar_size, c.exemplar_size, c.context, c.template, rng, flip)
-        if negative:
-            # any other annotated sequence, drawn in O(1): skip over position ``a``
-            r = int(rng.integers(len(self.annotated) - 1))
-            seq = self.annotated[r + (r >= a)]
-            j = int(rng.choice(np.flatnonzero(frames.visible(seq))))
-        x, box = augmented_crop(frames.frame(seq, j), frames.box(seq, j), c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
-        return z, x, box
-
-    def _copy_paste_pair(self, rng: np.random.Generator, negative: bool):
+    def _template(self, rng: np.random.Generator):
+        """A sequence (its position ``a`` in ``annotated`` and its index), a search frame ``j``
+        at most ``max_gap`` from the template's, whether both crops are mirrored, and the
+        template crop."""
         c, frames = self.config, self.frames
         a = int(rng.integers(len(self.annotated)))
         seq = self.annotated[a]
@@ -188,8 +173,26 @@ class PairDataset(Dataset):
         j = int(rng.choice(valid[np.abs(valid - i) <= c.max_gap]))
         flip = rng.random() < c.flip
         z, _ = augmented_crop(frames.frame(seq, i), frames.box(seq, i), c.exemplar_size, c.exemplar_size, c.context, c.template, rng, flip)
+        return a, seq, j, flip, z
+
+    def _other_sequence(self, rng: np.random.Generator, a: int) -> int:
+        """Any other annotated sequence, drawn in O(1): skip over position ``a``."""
         r = int(rng.integers(len(self.annotated) - 1))
-        other = self.annotated[r + (r >= a)]
+        return self.annotated[r + (r >= a)]
+
+    def _supervised_pair(self, rng: np.random.Generator, negative: bool):
+        c, frames = self.config, self.frames
+        a, seq, j, flip, z = self._template(rng)
+        if negative:
+            seq = self._other_sequence(rng, a)
+            j = int(rng.choice(np.flatnonzero(frames.visible(seq))))
+        x, box = augmented_crop(frames.frame(seq, j), frames.box(seq, j), c.instance_size, c.exemplar_size, c.context, c.search, rng, flip)
+        return z, x, box
+
+    def _copy_paste_pair(self, rng: np.random.Generator, negative: bool):
+        c, frames = self.config, self.frames
+        a, seq, j, flip, z = self._template(rng)
+        other = self._other_sequence(rng, a)
         k = int(rng.choice(np.flatnonzero(frames.visible(other))))
         target = None if negative else Cutout.from_frame(frames.frame(seq, j), frames.box(seq, j), frames.mask(seq, j))
         with_distractor = negative or rng.random() < c.distractor
