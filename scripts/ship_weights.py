@@ -36,7 +36,7 @@ def main() -> int:
     p.add_argument("--data", default="../shared/data/sot/train (42 sequences, 7,991 frames) + ../shared/data/videos (29 unannotated clips, self-supervised pairs)")
     p.add_argument("--notes", default="")
     p.add_argument("--description", help="one line for `siamtrack --list-models` (default: the model's previous one)")
-    p.add_argument("--fps", type=float, help="end-to-end fps at 640x480 (benchmarks/speed_under_load.py; default: the previous)")
+    p.add_argument("--fps", type=int, help="end-to-end fps at 640x480 (benchmarks/speed_under_load.py; default: the previous)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="config values chosen after training (tracking hyper-parameters tuned on val, "
                         "cpu_backend, name), recorded in the manifest")
