@@ -49,25 +49,22 @@ def positive_boxes(tracker: SiamRPNTracker, net: torch.nn.Module, batch: dict, g
     config, size = tracker.config, batch["x"].shape[-1]
     with torch.inference_mode():
         cls, loc = net(batch["z"].float(), batch["x"].float())
-    boxes = batch["box"].float()
+    score_size, boxes = cls.shape[-1], batch["box"].float()
     x1, y1, x2, y2 = boxes.unbind(1)
     true = torch.stack([(x1 + x2) / 2 - 0.5 - (size - 1) / 2, (y1 + y2) / 2 - 0.5 - (size - 1) / 2, x2 - x1, y2 - y1], dim=1).numpy()
-    predicted, wanted, where = [], [], []
-    for b in range(len(boxes)):
-        if isinstance(tracker, SiamBANTracker):
-            labels = box_targets(boxes[b:b + 1], batch["negative"][b:b + 1], cls.shape[-1], config.siamban.total_stride, size)[0]
-            decoded = decode_distances(loc[b].numpy(), config.siamban.total_stride)
-            centres = decode_distances(np.zeros_like(loc[b].numpy()), config.siamban.total_stride)[:2]  # the cells themselves
-        else:
-            targets = AnchorTargets(config.anchors, cls.shape[-1], size)
-            labels = targets(boxes[b:b + 1], batch["negative"][b:b + 1], generator)[0]
-            anchors = targets.grid.numpy().astype(np.float64) - np.array([[(size - 1) / 2], [(size - 1) / 2], [0], [0]])
-            decoded, centres = decode_boxes(loc[b].numpy(), anchors), anchors[:2]
-        positive = labels.reshape(-1).numpy() == 1
-        predicted.append(decoded[:, positive].T)
-        wanted.append(np.repeat(true[b:b + 1], positive.sum(), axis=0))
-        where.append(centres[:, positive].T)
-    return np.concatenate(predicted), np.concatenate(wanted), np.concatenate(where)
+    places, _ = tracker.make_grid(score_size)  # the tracker's own candidates: anchors or cells
+    if isinstance(tracker, SiamBANTracker):
+        labels = box_targets(boxes, batch["negative"], score_size, config.siamban.total_stride, size)[0]
+        decoded = [decode_distances(loc[b].numpy(), places, config.siamban.total_stride) for b in range(len(boxes))]
+    else:
+        targets = AnchorTargets(config.anchors, score_size, size)  # sampled pair by pair, as the numbers recorded were
+        labels = torch.cat([targets(boxes[b:b + 1], batch["negative"][b:b + 1], generator)[0] for b in range(len(boxes))])
+        decoded = [decode_boxes(loc[b].numpy(), places) for b in range(len(boxes))]
+    positive = labels.reshape(len(boxes), -1).numpy() == 1
+    predicted = np.concatenate([d[:, p].T for d, p in zip(decoded, positive)])
+    wanted = np.repeat(true, positive.sum(axis=1), axis=0)
+    where = np.concatenate([places[:2, p].T for p in positive])
+    return predicted, wanted, where
 
 
 def quantities(boxes: np.ndarray, where: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ from tracker.models import SiameseNet
 from tracker.train.losses import iou_loss
 from tracker.train.targets import box_targets
 from tracker.trackers import SiamBANTracker, build_tracker
-from tracker.trackers.siamban import decode_distances
+from tracker.trackers.siamban import cell_centres, decode_distances
 from tracker.zoo import model_config
 
 
@@ -34,7 +34,7 @@ def test_decoding_gives_hand_computed_boxes():
     stride, size = 8, 5
     loc = np.zeros((4, size, size))
     loc[:, 1, 3] = np.log([1.0, 2.0, 3.0, 0.5])  # left 8, top 16, right 24, bottom 4 crop pixels
-    boxes = decode_distances(loc, stride).reshape(4, size, size)
+    boxes = decode_distances(loc, cell_centres(size, stride), stride).reshape(4, size, size)
     # cell (row 1, col 3) sits at (+8, -8) from the crop centre: box x1 = 0, x2 = 32, y1 = -24, y2 = -4
     assert boxes[:, 1, 3] == pytest.approx([16.0, -14.0, 32.0, 20.0])
     assert boxes[:, 2, 2] == pytest.approx([0.0, 0.0, 16.0, 16.0])  # centre cell, all distances one stride

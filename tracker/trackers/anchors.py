@@ -6,6 +6,12 @@ from typing import Sequence
 import numpy as np
 
 
+def cell_offsets(score_size: int, stride: int) -> np.ndarray:
+    """(S,) each score-map cell's position as an offset from the search-crop centre (crop
+    pixels): the cells are centred on the crop, ``stride`` apart (symmetric for even sizes too)."""
+    return (np.arange(score_size) - (score_size - 1) / 2) * stride
+
+
 def anchor_shapes(stride: int, ratios: Sequence[float], scales: Sequence[float]) -> np.ndarray:
     """(k, 2) anchor widths and heights; pysot rounds the base shape to integers."""
     shapes = []
@@ -26,7 +32,7 @@ def anchor_grid(stride: int, ratios: Sequence[float], scales: Sequence[float], s
     """
     shapes = anchor_shapes(stride, ratios, scales)
     k = len(shapes)
-    offsets = (np.arange(score_size) - (score_size - 1) / 2) * stride  # symmetric for even sizes too
+    offsets = cell_offsets(score_size, stride)
     xx, yy = np.meshgrid(offsets, offsets)
     grid = np.zeros((4, k, score_size, score_size), dtype=np.float64)
     grid[0] = xx[None]

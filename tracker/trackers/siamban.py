@@ -6,23 +6,22 @@ from __future__ import annotations
 import numpy as np
 
 from ..geometry import hann_window
+from .anchors import cell_offsets
 from .siamrpn import SiamRPNTracker
 
 
-def cell_offsets(score_size: int, stride: int) -> np.ndarray:
-    """(S,) each cell's position as an offset from the search-crop centre (crop pixels): the
-    head's cells are centred on the crop, ``stride`` apart (the anchor grid's geometry)."""
-    return (np.arange(score_size) - (score_size - 1) / 2) * stride
+def cell_centres(score_size: int, stride: int) -> np.ndarray:
+    """(2, S*S) each cell's position (x, y) as an offset from the search-crop centre, row-major."""
+    xx, yy = np.meshgrid(cell_offsets(score_size, stride), cell_offsets(score_size, stride))
+    return np.stack([xx.ravel(), yy.ravel()])
 
 
-def decode_distances(loc: np.ndarray, stride: int) -> np.ndarray:
-    """(4, S, S) log distances in strides (left, top, right, bottom) -> (4, S*S) boxes
-    ``(dx, dy, w, h)``: centre offset from the crop centre and size, in crop pixels."""
-    size = loc.shape[-1]
-    distance = stride * np.exp(np.clip(loc.reshape(4, -1).astype(np.float64), -10, 10))
-    left, top, right, bottom = distance
-    xx, yy = np.meshgrid(cell_offsets(size, stride), cell_offsets(size, stride))
-    return np.stack([xx.ravel() + (right - left) / 2, yy.ravel() + (bottom - top) / 2, left + right, top + bottom])
+def decode_distances(loc: np.ndarray, centres: np.ndarray, stride: int) -> np.ndarray:
+    """(4, S, S) log distances in strides (left, top, right, bottom) at the cells ``centres``
+    (:func:`cell_centres`) -> (4, S*S) boxes ``(dx, dy, w, h)``: centre offset from the crop
+    centre and size, in crop pixels."""
+    left, top, right, bottom = stride * np.exp(np.clip(loc.reshape(4, -1).astype(np.float64), -10, 10))
+    return np.stack([centres[0] + (right - left) / 2, centres[1] + (bottom - top) / 2, left + right, top + bottom])
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
@@ -30,10 +29,10 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 class SiamBANTracker(SiamRPNTracker):
+    def make_grid(self, score_size: int):
+        return cell_centres(score_size, self.config.siamban.total_stride), hann_window(score_size).ravel()
+
     def decode(self, cls: np.ndarray, loc: np.ndarray):
-        size = cls.shape[-1]
-        cache = self.__dict__.setdefault("_window_cache", {})
-        if size not in cache:
-            cache[size] = hann_window(size).ravel()
+        centres, window = self._grid(cls.shape[-1])
         score = sigmoid(cls.reshape(-1).astype(np.float64))
-        return decode_distances(loc, self.config.siamban.total_stride), score, cache[size]
+        return decode_distances(loc, centres, self.config.siamban.total_stride), score, window

@@ -97,11 +97,14 @@ class SiamRPNTracker(SiameseTracker):
     def _grid(self, score_size: int):
         cache = self.__dict__.setdefault("_grid_cache", {})
         if score_size not in cache:
-            a = self.config.anchors
-            anchors = anchor_grid(a.stride, a.ratios, a.scales, score_size)
-            window = np.tile(hann_window(score_size).ravel(), len(a.ratios) * len(a.scales))
-            cache[score_size] = (anchors, window)
+            cache[score_size] = self.make_grid(score_size)
         return cache[score_size]
+
+    def make_grid(self, score_size: int):
+        """Where the candidates of a ``score_size`` map sit (here the anchors, (4, N)) and their
+        cosine window (N,): made once per map size."""
+        a = self.config.anchors
+        return anchor_grid(a.stride, a.ratios, a.scales, score_size), np.tile(hann_window(score_size).ravel(), len(a.ratios) * len(a.scales))
 
     def decode(self, cls: np.ndarray, loc: np.ndarray):
         """One target's head outputs -> boxes (4, N) ``(dx, dy, w, h)`` in crop pixels, their

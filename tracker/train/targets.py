@@ -10,14 +10,20 @@ from ..config import AnchorConfig
 from ..trackers.anchors import anchor_grid
 
 
+def cell_positions(score_size: int, stride: int, instance_size: int, device: torch.device) -> torch.Tensor:
+    """(S,) crop coordinates of the score map's cells along one axis: centred on the crop,
+    ``stride`` apart (SiamFC's geometry; :func:`tracker.trackers.anchors.cell_offsets`)."""
+    offsets = torch.arange(score_size, device=device, dtype=torch.float32) - (score_size - 1) / 2.0
+    return offsets * stride + (instance_size - 1) / 2.0
+
+
 def siamfc_labels(boxes: torch.Tensor, negative: torch.Tensor, score_size: int, stride: int, instance_size: int, radius: float = 16.0) -> torch.Tensor:
     """(B, 1, S, S) labels: 1 within ``radius`` crop pixels of the target centre, else 0.
 
     Cell ``i`` of the response looks at crop position ``centre + (i - (S-1)/2) * stride``
     (SiamFC's geometry); negative pairs are all background.
     """
-    centre = (instance_size - 1) / 2.0
-    offsets = (torch.arange(score_size, device=boxes.device, dtype=torch.float32) - (score_size - 1) / 2.0) * stride + centre
+    offsets = cell_positions(score_size, stride, instance_size, boxes.device)
     tx = (boxes[:, 0] + boxes[:, 2]) / 2.0 - 0.5
     ty = (boxes[:, 1] + boxes[:, 3]) / 2.0 - 0.5
     dx = offsets[None, None, :] - tx[:, None, None]
@@ -91,8 +97,7 @@ def box_targets(boxes: torch.Tensor, negative: torch.Tensor, score_size: int, st
     -> distances (B, 4, S, S): each cell's left, top, right, bottom distance to the box edges
     in crop pixels; regressed where ``inside`` (B, S, S): within the inscribed ellipse.
     """
-    centre = (instance_size - 1) / 2.0
-    cells = (torch.arange(score_size, device=boxes.device, dtype=torch.float32) - (score_size - 1) / 2.0) * stride + centre
+    cells = cell_positions(score_size, stride, instance_size, boxes.device)
     x1, y1, x2, y2 = (boxes[:, i, None, None] - 0.5 for i in range(4))  # edges in pixel-centre coordinates
     px, py = cells[None, None, :], cells[None, :, None]
     w, h = (x2 - x1).clamp(min=1.0), (y2 - y1).clamp(min=1.0)
